@@ -1,0 +1,3 @@
+from sferum_lite import create_app
+
+app = create_app()

@@ -1,0 +1,120 @@
+"""sferum-lite: a kindergarten's chats with parents."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, redirect, request, url_for
+
+from . import config as config_module
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    # defaults -> instance/config.py -> SFERUM_* environment -> test config
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    config_module.finish(app.config, app.instance_path)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from .errors import register_error_handlers
+    from .templating import register_template_helpers
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+
+    if app.config["AUTO_MIGRATE"]:
+        from .database import upgrade_database
+
+        upgrade_database(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .database import configure_engine, render_item
+    from .i18n import select_locale, select_timezone
+    from .security import load_user
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.session_protection = None  # sessions are ended on the server instead
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .views import admin, auth, invites, main, setup
+
+    for module in (setup, auth, main, admin, invites):
+        app.register_blueprint(module.bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from .actions.setup import is_set_up
+    from .security import apply_security_headers
+
+    state = {"set_up": False}
+    open_before_setup = {"setup.setup", "static", "main.manifest", "auth.language"}
+
+    @app.before_request
+    def require_setup():
+        if state["set_up"] or request.endpoint in open_before_setup:
+            return None
+        if is_set_up():
+            state["set_up"] = True
+            return None
+        return redirect(url_for("setup.setup"))
+
+    @app.after_request
+    def headers(response):
+        if request.headers.get("HX-Request"):
+            response.vary.add("HX-Request")
+        return apply_security_headers(response)
+
+    @app.teardown_appcontext
+    def forget_kindergarten(_exc):
+        g.pop("kindergarten", None)

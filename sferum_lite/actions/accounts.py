@@ -1,0 +1,169 @@
+"""Signing in and out, passwords, profile, and joining the staff through an invite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import session
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from sqlalchemy import delete, select, update
+
+from ..database import lock_for_write
+from ..extensions import db
+from ..models import Consent, ConsentText, FailedLogin, StaffInvite, User, UserSession, utcnow
+from ..security import current_session_row, hash_password, needs_rehash, new_session_row
+from . import ActionError
+from .audit import record
+from .memberships import join_system_chats
+
+
+def _start_session(user: User) -> None:
+    """Make a server-side session row and put its token in the (fresh) cookie session."""
+    row, token = new_session_row(user)
+    db.session.add(row)
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session["sid"] = token
+    session.permanent = True
+
+
+def do_sign_in(user: User, *, password: str | None = None, login_hash: str | None = None) -> None:
+    if password is not None and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if login_hash:
+        db.session.execute(delete(FailedLogin).where(FailedLogin.login_hash == login_hash))
+    _start_session(user)
+    db.session.commit()
+    login_user(user)
+
+
+def do_record_failed_login(login_hash: str) -> None:
+    now = utcnow()
+    db.session.add(FailedLogin(login_hash=login_hash, created_at=now))
+    # housekeeping: nothing older than a day is ever needed
+    db.session.execute(delete(FailedLogin).where(FailedLogin.created_at < now - timedelta(days=1)))
+    db.session.commit()
+
+
+def do_sign_out() -> None:
+    row = current_session_row()
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def end_sessions(user: User, *, keep: UserSession | None = None) -> None:
+    """Delete the user's session rows (all, or all but `keep`) — without committing."""
+    query = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    db.session.execute(query)
+
+
+def do_change_password(user: User, new_password: str) -> None:
+    user.password_hash = hash_password(new_password)
+    end_sessions(user, keep=current_session_row())
+    record(user, "account.password_changed", user)
+    db.session.commit()
+
+
+def do_end_other_sessions(user: User) -> None:
+    end_sessions(user, keep=current_session_row())
+    record(user, "account.other_sessions_ended", user)
+    db.session.commit()
+
+
+def do_update_profile(user: User, *, name: str) -> None:
+    if name != user.name:
+        record(user, "account.renamed", user, old=user.name, new=name)
+        user.name = name
+    db.session.commit()
+
+
+def do_set_locale(user: User | None, locale: str) -> None:
+    if user is not None:
+        user.locale = locale
+        db.session.commit()
+    session["locale"] = locale
+
+
+def current_consent_text(kindergarten_id: int) -> ConsentText:
+    return db.session.scalar(
+        select(ConsentText)
+        .where(ConsentText.kindergarten_id == kindergarten_id)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    )
+
+
+def _use_invite(invite: StaffInvite) -> None:
+    """Count one use, refusing if the invite died meanwhile (another tab, another person)."""
+    lock_for_write(f"staff-invite-{invite.id}")
+    db.session.refresh(invite)
+    if invite.state() != "live":
+        raise ActionError(_("Эта ссылка-приглашение больше не действует."))
+    now = utcnow()
+    db.session.execute(
+        update(StaffInvite)
+        .where(StaffInvite.id == invite.id)
+        .values(uses=StaffInvite.uses + 1, last_used_at=now)
+    )
+
+
+def _make_staff(user: User, invite: StaffInvite) -> None:
+    user.position = invite.position
+    user.is_admin = invite.grants_admin
+    user.verified_at = None
+    user.verified_by_id = None
+    user.dismissed_at = None
+    join_system_chats(user)
+
+
+def do_register_staff(
+    invite: StaffInvite,
+    *,
+    name: str,
+    login: tuple[str, str],
+    password: str,
+    consent_text_id: int,
+) -> User:
+    _use_invite(invite)
+    kind, value = login
+    column = User.phone if kind == "phone" else User.email
+    if db.session.scalar(select(User.id).where(column == value)) is not None:
+        raise ActionError(
+            _("Этот логин уже занят. Если это вы — войдите, и приглашение примется."),
+            field="login",
+        )
+    user = User(
+        kindergarten_id=invite.kindergarten_id,
+        name=name,
+        password_hash=hash_password(password),
+        **{kind: value},
+    )
+    db.session.add(user)
+    db.session.flush()
+    _make_staff(user, invite)
+    db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
+    record(user, "staff.joined", user, invite_id=invite.id, position=invite.position,
+           admin=invite.grants_admin, new_account=True)
+    _start_session(user)
+    db.session.commit()
+    login_user(user)
+    return user
+
+
+def do_join_staff(invite: StaffInvite, user: User) -> None:
+    """An existing account (a parent, a former employee) accepts a staff invite."""
+    if user.kindergarten_id != invite.kindergarten_id:
+        raise ActionError(_("Эта ссылка-приглашение больше не действует."))
+    _use_invite(invite)
+    _make_staff(user, invite)
+    record(user, "staff.joined", user, invite_id=invite.id, position=invite.position,
+           admin=invite.grants_admin, new_account=False)
+    db.session.commit()

@@ -1,0 +1,35 @@
+"""Membership helpers shared by actions; they add to the session and never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import Chat, ChatMember
+
+STAFF_SYSTEM_CHATS = ("staff_group", "staff", "news")
+
+
+def join_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
+    chats = db.session.scalars(
+        select(Chat.id).where(Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems))
+    ).all()
+    present = set(
+        db.session.scalars(
+            select(ChatMember.chat_id).where(
+                ChatMember.user_id == user.id, ChatMember.chat_id.in_(chats)
+            )
+        )
+    )
+    for chat_id in chats:
+        if chat_id not in present:
+            db.session.add(ChatMember(chat_id=chat_id, user_id=user.id))
+
+
+def leave_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
+    chat_ids = select(Chat.id).where(
+        Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems)
+    )
+    db.session.execute(
+        delete(ChatMember).where(ChatMember.user_id == user.id, ChatMember.chat_id.in_(chat_ids))
+    )

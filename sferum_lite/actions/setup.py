@@ -1,0 +1,82 @@
+"""First start: the kindergarten, its director, the staff group and the system channels."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..database import lock_for_write
+from ..extensions import db
+from ..models import Chat, ChatMember, Consent, ConsentText, Kindergarten, User
+from ..security import hash_password
+from ..texts import DEFAULT_CONSENT
+from . import ActionError
+from .audit import record
+
+# system key -> (kind, title). Titles are Russian: they are the kindergarten's own names.
+SYSTEM_CHATS = {
+    "staff_group": ("group", "Педагоги"),
+    "news": ("channel", "Новости детского сада"),
+    "staff": ("channel", "Сотрудники"),
+}
+
+
+def is_set_up() -> bool:
+    return db.session.scalar(select(Kindergarten.id).limit(1)) is not None
+
+
+def do_setup(
+    *,
+    kindergarten_name: str,
+    timezone: str,
+    work_start: time,
+    work_end: time,
+    work_days: str,
+    director_name: str,
+    login: tuple[str, str],
+    password: str,
+) -> User:
+    lock_for_write("setup")
+    if is_set_up():
+        raise ActionError(_("Детский сад уже настроен. Войдите со своим логином и паролем."))
+    kindergarten = Kindergarten(
+        name=kindergarten_name,
+        timezone=timezone,
+        work_start=work_start,
+        work_end=work_end,
+        work_days=work_days,
+    )
+    db.session.add(kindergarten)
+    db.session.flush()
+    kind, value = login
+    director = User(
+        kindergarten_id=kindergarten.id,
+        name=director_name,
+        password_hash=hash_password(password),
+        is_director=True,
+        **{kind: value},
+    )
+    consent_text = ConsentText(
+        kindergarten_id=kindergarten.id,
+        version=1,
+        text=DEFAULT_CONSENT.format(kindergarten=kindergarten_name),
+    )
+    db.session.add_all([director, consent_text])
+    db.session.flush()
+    db.session.add(Consent(user_id=director.id, consent_text_id=consent_text.id))
+    for system, (kind_, title) in SYSTEM_CHATS.items():
+        chat = Chat(
+            kindergarten_id=kindergarten.id,
+            kind=kind_,
+            title=title,
+            system=system,
+            created_by_id=director.id,
+        )
+        db.session.add(chat)
+        db.session.flush()
+        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+    record(director, "kindergarten.setup", kindergarten, name=kindergarten_name)
+    db.session.commit()
+    return director

@@ -1,0 +1,95 @@
+"""Staff: invites, verification, the administrator role, positions, dismissal."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, update
+
+from ..extensions import db
+from ..models import GroupEducator, StaffInvite, User, utcnow
+from .accounts import end_sessions
+from .audit import record
+from .memberships import leave_system_chats
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # 256 bits
+
+
+def do_create_staff_invite(
+    actor: User,
+    *,
+    position: str,
+    grants_admin: bool,
+    expires_at: datetime,
+    max_uses: int | None,
+) -> StaffInvite:
+    invite = StaffInvite(
+        kindergarten_id=actor.kindergarten_id,
+        token=new_token(),
+        position=position,
+        grants_admin=grants_admin,
+        expires_at=expires_at,
+        max_uses=max_uses,
+        created_by_id=actor.id,
+    )
+    db.session.add(invite)
+    record(actor, "staff_invite.created", invite, position=position, admin=grants_admin,
+           max_uses=max_uses, expires_at=expires_at.isoformat())
+    db.session.commit()
+    return invite
+
+
+def do_revoke_staff_invite(actor: User, invite: StaffInvite) -> None:
+    if invite.revoked_at is not None:
+        return
+    invite.revoked_at = utcnow()
+    record(actor, "staff_invite.revoked", invite)
+    db.session.commit()
+
+
+def do_verify_staff(actor: User, member: User) -> None:
+    if member.verified_at is not None:
+        return
+    member.verified_at = utcnow()
+    member.verified_by_id = actor.id
+    record(actor, "staff.verified", member, name=member.name)
+    db.session.commit()
+
+
+def do_set_admin(actor: User, member: User, value: bool) -> None:
+    if member.is_admin == value:
+        return
+    member.is_admin = value
+    record(actor, "staff.admin_granted" if value else "staff.admin_withdrawn", member,
+           name=member.name)
+    db.session.commit()
+
+
+def do_set_position(actor: User, member: User, position: str) -> None:
+    if member.position == position:
+        return
+    record(actor, "staff.position_changed", member, old=member.position, new=position)
+    member.position = position
+    db.session.commit()
+
+
+def do_dismiss_staff(actor: User, member: User) -> None:
+    """Dismissal: sessions end, groups and staff chats are left, their open invites die."""
+    if member.dismissed_at is not None:
+        return
+    now = utcnow()
+    member.dismissed_at = now
+    member.is_admin = False
+    end_sessions(member)
+    db.session.execute(delete(GroupEducator).where(GroupEducator.user_id == member.id))
+    leave_system_chats(member)
+    db.session.execute(
+        update(StaffInvite)
+        .where(StaffInvite.created_by_id == member.id, StaffInvite.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    record(actor, "staff.dismissed", member, name=member.name)
+    db.session.commit()

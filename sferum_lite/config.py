@@ -1,0 +1,100 @@
+"""Configuration: defaults -> instance/config.py -> SFERUM_* environment -> test config.
+
+Every setting a person may change is listed in SETTINGS with its type, so the README, the
+environment parser and the tests speak of the same list.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PREFIX = "SFERUM_"
+
+# name -> (config key, type, help). The README's settings table is written from this.
+SETTINGS: dict[str, tuple[str, type, str]] = {
+    "SECRET_KEY": ("SECRET_KEY", str, "signs session cookies; generated into instance/secret_key if unset"),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str, "SQLAlchemy URL; default SQLite in instance/"),
+    "BASE_URL": ("BASE_URL", str, "public address used in invite links and QR codes"),
+    "TRUSTED_HOSTS": ("TRUSTED_HOSTS", list, "comma-separated host names the app answers to"),
+    "AUTO_MIGRATE": ("AUTO_MIGRATE", bool, "create/upgrade the database on start (default 1)"),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str, "rate-limit storage; redis://… with several workers"),
+    "SESSION_DAYS": ("SESSION_DAYS", int, "how long a sign-in lasts without activity (days)"),
+    "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int, "largest request body in megabytes"),
+    "PROXY_FIX": ("PROXY_FIX", int, "number of trusted reverse proxies in front (X-Forwarded-*)"),
+    "LOG_LEVEL": ("LOG_LEVEL", str, "logging level: INFO, WARNING…"),
+}
+
+
+class Defaults:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from the instance path
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    BASE_URL = "http://127.0.0.1:5000"
+    TRUSTED_HOSTS: list[str] | None = None
+    AUTO_MIGRATE = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_ENABLED = True
+    SESSION_DAYS = 30
+    MAX_UPLOAD_MB = 25
+    PROXY_FIX = 0
+    LOG_LEVEL = "INFO"
+    # Flask / extensions
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "sferum_session"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the signed-in session
+    WTF_CSRF_SSL_STRICT = True
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    TESTING = False
+
+
+def _parse(kind: type, raw: str):
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int:
+        return int(raw)
+    if kind is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict:
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name, (key, kind, _help) in SETTINGS.items():
+        raw = environ.get(PREFIX + name)
+        if raw is not None and raw != "":
+            values[key] = _parse(kind, raw)
+    return values
+
+
+def secret_key_from_instance(instance_path: str) -> str:
+    """Read instance/secret_key, creating it with 256 random bits on the first start."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def finish(config, instance_path: str) -> None:
+    """Fill what depends on other settings."""
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(instance_path) / "sferum.sqlite3"
+        )
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = secret_key_from_instance(instance_path)
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(config["SESSION_DAYS"]))
+    config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
+    https = str(config.get("BASE_URL", "")).startswith("https://")
+    if https:
+        config["SESSION_COOKIE_SECURE"] = True
+    config["PREFERRED_URL_SCHEME"] = "https" if https else "http"

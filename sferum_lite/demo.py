@@ -1,0 +1,191 @@
+"""A lived-in demo kindergarten for `flask seed-demo`: groups, staff, children, parents.
+
+Deterministic (a fixed random seed) except for the password, which is new on every run and
+printed: there are no default passwords, ever.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+from .actions.audit import record
+from .actions.memberships import join_system_chats
+from .actions.setup import SYSTEM_CHATS
+from .extensions import db
+from .models import (
+    Chat,
+    ChatMember,
+    Child,
+    Consent,
+    ConsentText,
+    Group,
+    GroupEducator,
+    Kindergarten,
+    ParentChild,
+    StaffInvite,
+    User,
+    utcnow,
+)
+from .roster import name_key
+from .security import hash_password
+from .texts import DEFAULT_CONSENT
+
+KINDERGARTEN = "Детский сад № 5 «Ромашка»"
+GROUPS = ["Солнышко", "Капелька", "Звёздочки"]
+
+# (name, phone, position or None for the director, admin, verified, group index or None)
+STAFF = [
+    ("Ольга Николаевна Смирнова", "+79120000001", None, True, True, None),
+    ("Елена Викторовна Кузнецова", "+79120000002", "zamestitel", True, True, None),
+    ("Анна Сергеевна Павлова", "+79120000003", "vospitatel", False, True, 0),
+    ("Марина Игоревна Волкова", "+79120000004", "vospitatel", False, True, 1),
+    ("Татьяна Андреевна Соколова", "+79120000005", "vospitatel", False, True, 2),
+    ("Ирина Петровна Лебедева", "+79120000006", "muzruk", False, False, None),
+]
+
+# surname stems: (masculine, feminine)
+SURNAMES = [
+    ("Иванов", "Иванова"), ("Петров", "Петрова"), ("Сидоров", "Сидорова"),
+    ("Смирнов", "Смирнова"), ("Кузнецов", "Кузнецова"), ("Попов", "Попова"),
+    ("Васильев", "Васильева"), ("Соколов", "Соколова"), ("Михайлов", "Михайлова"),
+    ("Новиков", "Новикова"), ("Фёдоров", "Фёдорова"), ("Морозов", "Морозова"),
+    ("Волков", "Волкова"), ("Алексеев", "Алексеева"), ("Лебедев", "Лебедева"),
+    ("Семёнов", "Семёнова"), ("Егоров", "Егорова"), ("Павлов", "Павлова"),
+    ("Козлов", "Козлова"), ("Степанов", "Степанова"), ("Николаев", "Николаева"),
+    ("Орлов", "Орлова"), ("Андреев", "Андреева"), ("Макаров", "Макарова"),
+    ("Никитин", "Никитина"), ("Захаров", "Захарова"), ("Зайцев", "Зайцева"),
+    ("Соловьёв", "Соловьёва"), ("Борисов", "Борисова"), ("Яковлев", "Яковлева"),
+    ("Григорьев", "Григорьева"), ("Романов", "Романова"), ("Воробьёв", "Воробьёва"),
+    ("Сергеев", "Сергеева"), ("Кириллов", "Кириллова"), ("Белов", "Белова"),
+    ("Тарасов", "Тарасова"), ("Белоусов", "Белоусова"), ("Комаров", "Комарова"),
+    ("Гусев", "Гусева"), ("Медведев", "Медведева"), ("Антонов", "Антонова"),
+]
+BOYS = ["Артём", "Михаил", "Александр", "Матвей", "Максим", "Иван", "Марк", "Лев",
+        "Тимофей", "Дмитрий", "Роман", "Егор", "Фёдор", "Кирилл", "Даниил", "Платон"]
+GIRLS = ["София", "Анна", "Мария", "Ева", "Виктория", "Алиса", "Варвара", "Полина",
+         "Василиса", "Александра", "Милана", "Вероника", "Ульяна", "Дарья", "Таисия", "Злата"]
+MOTHERS = ["Екатерина", "Ольга", "Наталья", "Юлия", "Анастасия", "Светлана", "Ирина",
+           "Татьяна", "Елена", "Ксения", "Дарья", "Евгения", "Алёна", "Надежда"]
+FATHERS = ["Алексей", "Сергей", "Андрей", "Дмитрий", "Павел", "Николай", "Евгений",
+           "Владимир", "Игорь", "Денис", "Антон", "Виталий"]
+CHILDREN_PER_GROUP = 13
+
+
+@dataclass
+class DemoLogins:
+    password: str
+    director: str
+    admin: str
+    educator: str
+    unverified: str
+    parent: str
+    parent_two_children: str
+    educator_parent: str
+
+
+def seed(password: str | None = None) -> DemoLogins:
+    """Fill an empty database. The caller has checked that it is empty."""
+    rng = random.Random(5)
+    password = password or secrets.token_urlsafe(9)
+    password_hash = hash_password(password)
+    now = utcnow()
+
+    kindergarten = Kindergarten(
+        name=KINDERGARTEN, timezone="Europe/Moscow",
+        work_start=time(7, 0), work_end=time(19, 0), work_days="12345",
+    )
+    db.session.add(kindergarten)
+    db.session.flush()
+    consent = ConsentText(kindergarten_id=kindergarten.id, version=1,
+                          text=DEFAULT_CONSENT.format(kindergarten=KINDERGARTEN))
+    db.session.add(consent)
+    groups = [Group(kindergarten_id=kindergarten.id, name=name) for name in GROUPS]
+    db.session.add_all(groups)
+    db.session.flush()
+
+    def person(name, phone, **fields):
+        user = User(kindergarten_id=kindergarten.id, name=name, phone=phone,
+                    password_hash=password_hash, **fields)
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(Consent(user_id=user.id, consent_text_id=consent.id))
+        return user
+
+    staff = []
+    for name, phone, position, admin, verified, group_index in STAFF:
+        user = person(
+            name, phone,
+            is_director=position is None, is_admin=admin and position is not None,
+            position=position, verified_at=now if verified and position else None,
+        )
+        staff.append(user)
+        if group_index is not None:
+            db.session.add(GroupEducator(group_id=groups[group_index].id, user_id=user.id))
+    director = staff[0]
+    for system, (kind, title) in SYSTEM_CHATS.items():
+        chat = Chat(kindergarten_id=kindergarten.id, kind=kind, title=title, system=system,
+                    created_by_id=director.id)
+        db.session.add(chat)
+        db.session.flush()
+        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+    for user in staff[1:]:
+        join_system_chats(user)
+
+    surnames = rng.sample(SURNAMES, len(SURNAMES))
+    phone_numbers = iter(range(9161000000, 9170000000, 7919))
+    families = []
+    for index, group in enumerate(groups):
+        for n in range(CHILDREN_PER_GROUP):
+            male, female = surnames[(index * CHILDREN_PER_GROUP + n) % len(surnames)]
+            boy = rng.random() < 0.5
+            first = rng.choice(BOYS if boy else GIRLS)
+            last = male if boy else female
+            child = Child(kindergarten_id=kindergarten.id, group_id=group.id, last_name=last,
+                          first_name=first, name_key=name_key(last, first))
+            db.session.add(child)
+            families.append((child, male, female))
+    db.session.flush()
+
+    parents = []
+    for number, (child, male, female) in enumerate(families):
+        mother = person(f"{rng.choice(MOTHERS)} {female}", f"+7{next(phone_numbers)}")
+        db.session.add(ParentChild(user_id=mother.id, child_id=child.id))
+        parents.append(mother)
+        if number % 4 == 0:  # a quarter of the families have both parents in the app
+            father = person(f"{rng.choice(FATHERS)} {male}", f"+7{next(phone_numbers)}")
+            db.session.add(ParentChild(user_id=father.id, child_id=child.id))
+
+    # a younger sibling in «Капелька»: the first mother of «Солнышко» has two children
+    older, male, female = families[0]
+    sibling = Child(kindergarten_id=kindergarten.id, group_id=groups[1].id, last_name=female,
+                    first_name="Ульяна", name_key=name_key(female, "Ульяна"))
+    db.session.add(sibling)
+    db.session.flush()
+    db.session.add(ParentChild(user_id=parents[0].id, child_id=sibling.id))
+    # the educator of «Капелька» is also a mother: her daughter is in «Звёздочки»
+    educator_parent = staff[3]
+    daughter = Child(kindergarten_id=kindergarten.id, group_id=groups[2].id,
+                     last_name="Волкова", first_name="Алиса", name_key=name_key("Волкова", "Алиса"))
+    db.session.add(daughter)
+    db.session.flush()
+    db.session.add(ParentChild(user_id=educator_parent.id, child_id=daughter.id))
+
+    db.session.add(StaffInvite(
+        kindergarten_id=kindergarten.id, token=secrets.token_urlsafe(32), position="pomoshnik",
+        expires_at=now + timedelta(days=7), max_uses=1, created_by_id=staff[1].id,
+    ))
+    record(director, "demo.seeded", kindergarten)
+    db.session.commit()
+    return DemoLogins(
+        password=password,
+        director=director.phone,
+        admin=staff[1].phone,
+        educator=staff[2].phone,
+        unverified=staff[5].phone,
+        parent=parents[1].phone,
+        parent_two_children=parents[0].phone,
+        educator_parent=educator_parent.phone,
+    )

@@ -1,0 +1,197 @@
+"""Forms: every field has a length limit and a message in the user's language."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS
+from .models import POSITIONS, STAFF_INVITE_ROLES
+from .roster import NAME_MAX, name_problem, tidy_name
+from .security import clean_text, parse_login, password_problem
+
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def required():
+    return DataRequired(message=_l("Заполните это поле."))
+
+
+def max_length(n: int):
+    return Length(max=n, message=_l("Не длиннее %(max)d символов."))
+
+
+def not_formula(form, field):
+    if field.data and field.data.startswith(FORMULA_START):
+        raise ValidationError(_l("Не начинайте с символов = + - @."))
+
+
+def person_name(form, field):
+    if field.data and not field.data[0].isalpha():
+        raise ValidationError(_l("Имя должно начинаться с буквы."))
+
+
+def child_name(form, field):
+    problem = name_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginField(StringField):
+    """A phone number in any common Russian form, or an e-mail; `.parsed` after validation."""
+
+    parsed: tuple[str, str] | None = None
+
+    def pre_validate(self, form):
+        self.parsed = parse_login(self.data or "")
+        if self.data and self.parsed is None:
+            if "@" in self.data:
+                raise ValidationError(_l("Это не похоже на адрес e-mail."))
+            raise ValidationError(
+                _l("Это не похоже на номер телефона. Пример: +7 912 345-67-89 или 8 912 345-67-89.")
+            )
+
+
+class NewPasswordField(PasswordField):
+    """A password being set: length and the common-password list are checked."""
+
+    def post_validate(self, form, validation_stopped):
+        if validation_stopped or not self.data:
+            return
+        login = getattr(getattr(form, "login", None), "data", "") or ""
+        problem = password_problem(self.data, login=login)
+        if problem:
+            self.errors.append(problem)
+
+
+def _name_field(label, limit=100, *extra):
+    return StringField(
+        label, filters=[clean_text], validators=[required(), max_length(limit), *extra]
+    )
+
+
+def _login_field():
+    return LoginField(_l("Телефон или e-mail"), filters=[clean_text],
+                      validators=[required(), max_length(254)])
+
+
+def _consent_field():
+    return BooleanField(
+        _l("Я даю согласие на обработку персональных данных"),
+        validators=[DataRequired(message=_l("Без согласия зарегистрироваться нельзя."))],
+    )
+
+
+class EmptyForm(FlaskForm):
+    """For one-click POST buttons: just the CSRF token."""
+
+
+class SetupForm(FlaskForm):
+    kindergarten_name = _name_field(_l("Название детского сада"), 200, not_formula)
+    timezone = SelectField(_l("Часовой пояс"), choices=TIMEZONES, default="Europe/Moscow")
+    work_start = TimeField(_l("Начало рабочего дня"), default=time(7, 0),
+                           validators=[DataRequired(message=_l("Укажите время."))])
+    work_end = TimeField(_l("Конец рабочего дня"), default=time(19, 0),
+                         validators=[DataRequired(message=_l("Укажите время."))])
+    work_days = MultiCheckboxField(_l("Рабочие дни"), choices=WEEKDAYS,
+                                   default=["1", "2", "3", "4", "5"])
+    director_name = _name_field(_l("Ваше имя и фамилия"), 100, person_name)
+    login = _login_field()
+    password = NewPasswordField(_l("Пароль"), validators=[required()])
+    consent = _consent_field()
+
+    def validate_work_end(self, field):
+        if self.work_start.data and field.data and field.data <= self.work_start.data:
+            raise ValidationError(_l("Конец рабочего дня должен быть позже начала."))
+
+    def validate_work_days(self, field):
+        if not field.data:
+            raise ValidationError(_l("Отметьте хотя бы один рабочий день."))
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Телефон или e-mail"), filters=[clean_text],
+                        validators=[required(), max_length(254)])
+    password = PasswordField(_l("Пароль"), validators=[required(), max_length(1024)])
+    next = HiddenField()
+
+
+class ProfileForm(FlaskForm):
+    name = _name_field(_l("Имя и фамилия"), 100, person_name)
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Текущий пароль"), validators=[required(), max_length(1024)])
+    password = NewPasswordField(_l("Новый пароль"), validators=[required()])
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Язык интерфейса"), choices=list(LANGUAGES.items()))
+    next = HiddenField()
+
+
+class GroupForm(FlaskForm):
+    name = _name_field(_l("Название группы"), 60, not_formula)
+
+
+class AttachEducatorForm(FlaskForm):
+    educator_id = SelectField(_l("Педагог"), coerce=int, validate_choice=True)
+
+
+class ChildForm(FlaskForm):
+    last_name = StringField(_l("Фамилия"), filters=[tidy_name],
+                            validators=[max_length(NAME_MAX), child_name])
+    first_name = StringField(_l("Имя"), filters=[tidy_name],
+                             validators=[max_length(NAME_MAX), child_name])
+    group_id = SelectField(_l("Группа"), coerce=int)
+
+
+class RosterUploadForm(FlaskForm):
+    file = FileField(_l("Файл CSV"), validators=[FileRequired(message=_l("Выберите файл."))])
+
+
+class RosterConfirmForm(FlaskForm):
+    content = HiddenField(validators=[required()])
+
+
+EXPIRY_CHOICES = [("1", _l("1 день")), ("7", _l("7 дней")), ("30", _l("30 дней"))]
+USES_CHOICES = [("1", _l("Один человек")), ("5", _l("До 5 человек")),
+                ("20", _l("До 20 человек")), ("0", _l("Без ограничения"))]
+
+
+class StaffInviteForm(FlaskForm):
+    position = SelectField(_l("Должность"), choices=list(POSITIONS.items()), default="vospitatel")
+    role = SelectField(_l("Роль"), choices=list(STAFF_INVITE_ROLES.items()), default="educator")
+    expires = SelectField(_l("Ссылка действует"), choices=EXPIRY_CHOICES, default="7")
+    max_uses = SelectField(_l("Сколько человек могут зарегистрироваться"), choices=USES_CHOICES,
+                           default="1")
+
+
+class PositionForm(FlaskForm):
+    position = SelectField(_l("Должность"), choices=list(POSITIONS.items()))
+
+
+class StaffRegisterForm(FlaskForm):
+    name = _name_field(_l("Имя и фамилия"), 100, person_name)
+    login = _login_field()
+    password = NewPasswordField(_l("Пароль"), validators=[required()])
+    consent = _consent_field()

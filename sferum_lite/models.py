@@ -1,0 +1,322 @@
+"""All tables. Times are stored in UTC and shown in the kindergarten's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+    exists,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time: stored as naive UTC on every database, always read back aware (UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+# Staff positions: code -> label. The first seven are the pedagogical ones (educators).
+POSITIONS: dict[str, object] = {
+    "vospitatel": _l("Воспитатель"),
+    "pomoshnik": _l("Помощник воспитателя"),
+    "psiholog": _l("Педагог-психолог"),
+    "logoped": _l("Учитель-логопед"),
+    "muzruk": _l("Музыкальный руководитель"),
+    "fizruk": _l("Инструктор по физической культуре"),
+    "drugoe": _l("Другое"),
+    "zamestitel": _l("Заместитель заведующего"),
+}
+EDUCATOR_POSITIONS = frozenset(
+    {"vospitatel", "pomoshnik", "psiholog", "logoped", "muzruk", "fizruk", "drugoe"}
+)
+DIRECTOR_POSITION = "zaveduyushchiy"
+POSITION_LABELS = {**POSITIONS, DIRECTOR_POSITION: _l("Заведующий")}
+
+STAFF_INVITE_ROLES = {"educator": _l("Сотрудник"), "admin": _l("Сотрудник и администратор")}
+
+CHAT_KINDS = ("group", "channel", "direct")
+SYSTEM_CHATS = ("staff_group", "news", "staff")
+
+
+class Kindergarten(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    work_start: Mapped[time] = mapped_column(Time, default=time(7, 0))
+    work_end: Mapped[time] = mapped_column(Time, default=time(19, 0))
+    # ISO weekdays the kindergarten works, as digits: "12345" is Monday to Friday.
+    work_days: Mapped[str] = mapped_column(String(7), default="12345")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    __table_args__ = (
+        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)  # lower case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(5))  # None: follow the browser
+    is_director: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[str | None] = mapped_column(String(32))  # staff position, None if not staff
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    kindergarten: Mapped[Kindergarten] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def login(self) -> str:
+        return self.phone or self.email or ""
+
+    @property
+    def position_label(self):
+        if self.is_director:
+            return POSITION_LABELS[DIRECTOR_POSITION]
+        return POSITION_LABELS.get(self.position or "", "")
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<User {self.id}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Deleting the row ends that session on the server."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FailedLogin(db.Model):
+    """A failed sign-in, keyed by a hash of the login typed (known account or not)."""
+
+    __table_args__ = (Index("ix_failed_login_key_time", "login_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Group(db.Model):
+    __table_args__ = (UniqueConstraint("kindergarten_id", "name", name="uq_group_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    educators: Mapped[list[User]] = relationship(
+        secondary="group_educator", order_by="User.name", viewonly=True
+    )
+
+
+class GroupEducator(db.Model):
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("group.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Child(db.Model):
+    __table_args__ = (Index("ix_child_group_key", "group_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group.id"))
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_name: Mapped[str] = mapped_column(String(60))
+    # "фамилия имя" folded (case, ё/е, spaces) for matching and duplicate checks
+    name_key: Mapped[str] = mapped_column(String(130))
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[Group] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.last_name} {self.first_name}"
+
+
+class ParentChild(db.Model):
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    child_id: Mapped[int] = mapped_column(
+        ForeignKey("child.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffInvite(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    position: Mapped[str] = mapped_column(String(32))
+    grants_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer, default=1)  # None: no limit
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship()
+
+    def state(self, now: datetime | None = None) -> str:
+        """'live', 'revoked', 'used' or 'expired' — the first that applies, in that order."""
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used"
+        if self.expires_at <= now:
+            return "expired"
+        return "live"
+
+
+class Chat(db.Model):
+    __table_args__ = (
+        UniqueConstraint("kindergarten_id", "system", name="uq_chat_system"),
+        CheckConstraint("kind IN ('group', 'channel', 'direct')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(100))
+    # 'staff_group', 'news', 'staff' for the chats every kindergarten has; None otherwise
+    system: Mapped[str | None] = mapped_column(String(16))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatMember(db.Model):
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentText(db.Model):
+    """A version of the kindergarten's consent to personal-data processing (152-FZ)."""
+
+    __table_args__ = (UniqueConstraint("kindergarten_id", "version", name="uq_consent_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(db.Model):
+    """Who consented to which version of the consent text, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_text.id"))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(db.Model):
+    """Append-only record of every administrative and moderation action.
+
+    `details` holds ids, names and flags — never passwords, tokens or message text.
+    """
+
+    __table_args__ = (Index("ix_audit_log_kg_time", "kindergarten_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str | None] = mapped_column(String(20))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+# A person is a parent while linked to a child who still attends; loaded with the user.
+User.has_children = column_property(
+    exists()
+    .where(
+        ParentChild.user_id == User.id,
+        ParentChild.child_id == Child.id,
+        Child.left_at.is_(None),
+    )
+    .correlate_except(ParentChild, Child),
+    deferred=False,
+)
+
+__all__ = [
+    "AuditLog",
+    "Chat",
+    "ChatMember",
+    "Child",
+    "Consent",
+    "ConsentText",
+    "FailedLogin",
+    "Group",
+    "GroupEducator",
+    "Kindergarten",
+    "ParentChild",
+    "StaffInvite",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,241 @@
+"""Read-only selects for pages. Lists are built with aggregates and eager loads: a page costs a
+fixed number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .models import (
+    EDUCATOR_POSITIONS,
+    Chat,
+    ChatMember,
+    Child,
+    Group,
+    GroupEducator,
+    Kindergarten,
+    ParentChild,
+    StaffInvite,
+    User,
+    utcnow,
+)
+from .roster import fold
+
+
+def first_kindergarten() -> Kindergarten | None:
+    return db.session.scalar(select(Kindergarten).order_by(Kindergarten.id).limit(1))
+
+
+def _children_count():
+    return (
+        select(func.count(Child.id))
+        .where(Child.group_id == Group.id, Child.left_at.is_(None))
+        .correlate(Group)
+        .scalar_subquery()
+    )
+
+
+def _children_with_parent_count():
+    return (
+        select(func.count(func.distinct(Child.id)))
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .where(Child.group_id == Group.id, Child.left_at.is_(None))
+        .correlate(Group)
+        .scalar_subquery()
+    )
+
+
+def groups_overview(kindergarten_id: int, *, archived: bool = False) -> Select:
+    """(Group, children, children with a parent account) rows, educators loaded."""
+    condition = Group.archived_at.is_not(None) if archived else Group.archived_at.is_(None)
+    return (
+        select(
+            Group,
+            _children_count().label("children"),
+            _children_with_parent_count().label("with_parents"),
+        )
+        .where(Group.kindergarten_id == kindergarten_id, condition)
+        .options(selectinload(Group.educators))
+        .order_by(Group.name)
+    )
+
+
+def open_groups(kindergarten_id: int) -> Select:
+    return (
+        select(Group)
+        .where(Group.kindergarten_id == kindergarten_id, Group.archived_at.is_(None))
+        .order_by(Group.name)
+    )
+
+
+def educator_groups(user: User) -> Select:
+    return groups_overview(user.kindergarten_id).join(
+        GroupEducator, GroupEducator.group_id == Group.id
+    ).where(GroupEducator.user_id == user.id)
+
+
+def roster_context(kindergarten_id: int) -> tuple[dict[str, int], set[tuple[int, str]]]:
+    """Open groups by folded name, and (group id, name key) of every child attending now."""
+    groups = {
+        fold(group.name): group.id for group in db.session.scalars(open_groups(kindergarten_id))
+    }
+    existing = set(
+        db.session.execute(
+            select(Child.group_id, Child.name_key).where(
+                Child.kindergarten_id == kindergarten_id, Child.left_at.is_(None)
+            )
+        ).tuples()
+    )
+    return groups, existing
+
+
+def children_list(
+    kindergarten_id: int,
+    *,
+    group_id: int | None = None,
+    search: str = "",
+    left: bool = False,
+) -> Select:
+    """(Child, number of parent accounts) rows, group loaded, in roster order."""
+    parents = (
+        select(func.count(ParentChild.user_id))
+        .where(ParentChild.child_id == Child.id)
+        .correlate(Child)
+        .scalar_subquery()
+    )
+    query = (
+        select(Child, parents.label("parents"))
+        .join(Group, Group.id == Child.group_id)
+        .where(Child.kindergarten_id == kindergarten_id)
+        .where(Child.left_at.is_not(None) if left else Child.left_at.is_(None))
+        .options(selectinload(Child.group))
+        .order_by(Group.name, Child.last_name, Child.first_name)
+    )
+    if group_id:
+        query = query.where(Child.group_id == group_id)
+    folded = fold(search)
+    if folded:
+        query = query.where(Child.name_key.contains(folded, autoescape=True))
+    return query
+
+
+def child_parents(child: Child) -> Select:
+    return (
+        select(User)
+        .join(ParentChild, ParentChild.user_id == User.id)
+        .where(ParentChild.child_id == child.id)
+        .order_by(User.name)
+    )
+
+
+def parent_children(user: User) -> Select:
+    """The children a parent is linked to, with their groups and the groups' educators."""
+    return (
+        select(Child)
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .where(ParentChild.user_id == user.id, Child.left_at.is_(None))
+        .options(selectinload(Child.group).selectinload(Group.educators))
+        .order_by(Child.first_name)
+    )
+
+
+def staff_list(kindergarten_id: int, *, dismissed: bool = False) -> Select:
+    query = select(User).where(User.kindergarten_id == kindergarten_id)
+    if dismissed:
+        return query.where(User.position.is_not(None), User.dismissed_at.is_not(None)).order_by(
+            User.dismissed_at.desc()
+        )
+    return query.where(
+        or_(User.is_director, User.position.is_not(None) & User.dismissed_at.is_(None))
+    ).order_by(User.is_director.desc(), User.verified_at.is_not(None), User.name)
+
+
+def staff_groups(kindergarten_id: int) -> dict[int, list[str]]:
+    """user id -> names of the open groups they are attached to (one query for the staff page)."""
+    rows = db.session.execute(
+        select(GroupEducator.user_id, Group.name)
+        .join(Group, Group.id == GroupEducator.group_id)
+        .where(Group.kindergarten_id == kindergarten_id, Group.archived_at.is_(None))
+        .order_by(Group.name)
+    )
+    result: dict[int, list[str]] = {}
+    for user_id, name in rows:
+        result.setdefault(user_id, []).append(name)
+    return result
+
+
+def attachable_educators(group: Group) -> Select:
+    """Educators not yet attached to the group."""
+    attached = select(GroupEducator.user_id).where(GroupEducator.group_id == group.id)
+    return (
+        select(User)
+        .where(
+            User.kindergarten_id == group.kindergarten_id,
+            User.position.in_(EDUCATOR_POSITIONS),
+            User.dismissed_at.is_(None),
+            User.id.not_in(attached),
+        )
+        .order_by(User.name)
+    )
+
+
+def _live_invite(now):
+    return (
+        StaffInvite.revoked_at.is_(None)
+        & (StaffInvite.expires_at > now)
+        & (StaffInvite.max_uses.is_(None) | (StaffInvite.uses < StaffInvite.max_uses))
+    )
+
+
+def staff_invites(kindergarten_id: int, *, live: bool = True) -> Select:
+    is_live = _live_invite(utcnow())
+    return (
+        select(StaffInvite)
+        .where(StaffInvite.kindergarten_id == kindergarten_id, is_live if live else ~is_live)
+        .options(selectinload(StaffInvite.created_by))
+        .order_by(StaffInvite.created_at.desc())
+    )
+
+
+def system_chats(kindergarten_id: int) -> Select:
+    members = (
+        select(func.count(ChatMember.user_id))
+        .where(ChatMember.chat_id == Chat.id)
+        .correlate(Chat)
+        .scalar_subquery()
+    )
+    return (
+        select(Chat, members.label("members"))
+        .where(Chat.kindergarten_id == kindergarten_id, Chat.system.is_not(None))
+        .order_by(Chat.id)
+    )
+
+
+def admin_counts(kindergarten_id: int) -> dict[str, int]:
+    """The administration's overview figures in one round trip."""
+    now = utcnow()
+
+    def count(model, *conditions):
+        return (
+            select(func.count())
+            .select_from(model)
+            .where(model.kindergarten_id == kindergarten_id, *conditions)
+            .scalar_subquery()
+        )
+
+    row = db.session.execute(
+        select(
+            count(Group, Group.archived_at.is_(None)).label("groups"),
+            count(Child, Child.left_at.is_(None)).label("children"),
+            count(User, User.position.is_not(None), User.dismissed_at.is_(None)).label("staff"),
+            count(
+                User,
+                User.position.is_not(None),
+                User.dismissed_at.is_(None),
+                User.verified_at.is_(None),
+            ).label("unverified"),
+            count(StaffInvite, _live_invite(now)).label("invites"),
+        )
+    ).one()
+    return row._asdict()

@@ -1,0 +1,261 @@
+"""Passwords, logins, sessions that the server can end, safe redirects and response headers."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import phonenumbers
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, request, session
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import FailedLogin, User, UserSession, utcnow
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+
+# --- text clean-up ---------------------------------------------------------------------------
+
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"}
+
+
+def clean_text(value: str | None) -> str:
+    """NFC, no zero-width or control characters, inner runs of white space made one space."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", str(value))
+    value = "".join(
+        " " if ch.isspace() else ch
+        for ch in value
+        if ch not in _INVISIBLE and (ch.isspace() or unicodedata.category(ch)[0] != "C")
+    )
+    return " ".join(value.split())
+
+
+# --- logins: phone number or e-mail ------------------------------------------------------------
+
+
+def parse_phone(raw: str) -> str | None:
+    """A Russian phone number in any common form, as E.164 ('+79123456789'); None if not one."""
+    raw = clean_text(raw)
+    if not raw or len(raw) > 32 or "@" in raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, "RU")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_email(raw: str) -> str | None:
+    raw = clean_text(raw)
+    if not raw or len(raw) > 254 or "@" not in raw:
+        return None
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.normalized.lower()
+
+
+def parse_login(raw: str) -> tuple[str, str] | None:
+    """('phone', '+7…') or ('email', 'a@b.ru'), or None when it is neither."""
+    if "@" in (raw or ""):
+        email = parse_email(raw)
+        return ("email", email) if email else None
+    phone = parse_phone(raw)
+    return ("phone", phone) if phone else None
+
+
+def format_phone(e164: str | None) -> str:
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def find_user_by_login(kind: str, value: str) -> User | None:
+    column = User.phone if kind == "phone" else User.email
+    return db.session.scalar(select(User).where(column == value))
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+def _hasher() -> PasswordHasher:
+    params = current_app.config.get("ARGON2_PARAMS") or {}
+    return PasswordHasher(**params)  # argon2id, RFC 9106 low-memory profile by default
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists: pass None to burn a dummy hash."""
+    hasher = _hasher()
+    try:
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(
+            password_hash
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher().check_needs_rehash(password_hash)
+
+
+_DUMMY: dict[tuple, str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY[key]
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
+def password_problem(password: str, *, login: str = "") -> str | None:
+    """The reason a new password is refused, in the user's language; None if it is fine."""
+    if len(password) < PASSWORD_MIN:
+        return _("Пароль слишком короткий: нужно не меньше %(num)d символов.", num=PASSWORD_MIN)
+    if len(password) > PASSWORD_MAX:
+        return _("Пароль слишком длинный: можно до %(num)d символов.", num=PASSWORD_MAX)
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return _("Этот пароль слишком распространён, его легко подобрать. Придумайте другой.")
+    digits = "".join(ch for ch in login if ch.isdigit())
+    if login and (lowered == login.lower() or (len(digits) >= 7 and digits in password)):
+        return _("Пароль не должен совпадать с телефоном или e-mail.")
+    return None
+
+
+# --- failed sign-ins ---------------------------------------------------------------------------
+
+
+def login_key(raw: str) -> str:
+    """A hash of the login as typed (normalised when it is a phone or e-mail): no personal data
+    in the table, and the same treatment for known and unknown logins."""
+    parsed = parse_login(raw)
+    key = parsed[1] if parsed else clean_text(raw).lower()
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def lockout_minutes(key: str, now: datetime | None = None) -> int:
+    """Minutes until this login may be tried again; 0 if it is not locked."""
+    now = now or utcnow()
+    count, oldest = db.session.execute(
+        select(func.count(FailedLogin.id), func.min(FailedLogin.created_at)).where(
+            FailedLogin.login_hash == key, FailedLogin.created_at > now - LOCKOUT_WINDOW
+        )
+    ).one()
+    if count < LOCKOUT_FAILURES or oldest is None:
+        return 0
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+    seconds = (oldest + LOCKOUT_WINDOW - now).total_seconds()
+    return max(1, math.ceil(seconds / 60))
+
+
+# --- server-side sessions ------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_row(user: User) -> tuple[UserSession, str]:
+    token = secrets.token_urlsafe(32)
+    agent = (request.headers.get("User-Agent") or "")[:200] if request else ""
+    return UserSession(user_id=user.id, token_hash=_token_hash(token), user_agent=agent), token
+
+
+def current_session_row() -> UserSession | None:
+    token = session.get("sid")
+    if not token:
+        return None
+    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's user_loader: the user only while this browser's session row exists."""
+    token = session.get("sid")
+    if not token or not str(user_id).isdigit():
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _token_hash(token), User.id == int(user_id))
+    )
+
+
+# --- redirects and headers -------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no //host, no scheme, no backslash)."""
+    if not target or len(target) > 500:
+        return None
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def apply_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

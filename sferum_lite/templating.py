@@ -1,0 +1,69 @@
+"""What templates can call: the role predicates, display helpers, cache-busted static URLs."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+
+from . import permissions
+from .forms import EmptyForm
+from .i18n import LANGUAGES, current_kindergarten, local_datetime
+from .models import POSITION_LABELS
+from .security import format_phone
+
+
+@cache
+def _file_version(folder: str, filename: str) -> str:
+    data = (Path(folder) / filename).read_bytes()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """A static file's URL with a content hash, so it can be cached for a year."""
+    version = _file_version(current_app.static_folder, filename)
+    return url_for("static", filename=filename, v=version)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def htmx_target() -> str | None:
+    """The id of the element an htmx request will swap into (htmx 4 sends `tag#id`)."""
+    if not is_htmx():
+        return None
+    _tag, _hash, element_id = request.headers.get("HX-Target", "").partition("#")
+    return element_id or None
+
+
+def register_template_helpers(app: Flask) -> None:
+    predicates = {
+        name: getattr(permissions, name)
+        for name in dir(permissions)
+        if name.startswith(("is_", "can_"))
+    }
+    app.jinja_env.globals.update(
+        predicates,
+        static_url=static_url,
+        current_kindergarten=current_kindergarten,
+        get_locale=get_locale,
+        LANGUAGES=LANGUAGES,
+        POSITION_LABELS=POSITION_LABELS,
+        EmptyForm=EmptyForm,
+        is_htmx=is_htmx,
+    )
+    app.jinja_env.filters.update(local_datetime=local_datetime, phone=format_phone)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+    @app.after_request
+    def long_cache_for_versioned_static(response):
+        if request.endpoint == "static" and request.args.get("v"):
+            response.cache_control.public = True
+            response.cache_control.max_age = 31536000
+            response.cache_control.immutable = True
+        return response

@@ -1,0 +1,166 @@
+"""Staff: the list, verification, the administrator role, positions, dismissal, invites."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, current_app, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ... import queries
+from ...actions.staff import (
+    do_create_staff_invite,
+    do_dismiss_staff,
+    do_revoke_staff_invite,
+    do_set_admin,
+    do_set_position,
+    do_verify_staff,
+)
+from ...extensions import db
+from ...forms import PositionForm, StaffInviteForm
+from ...models import utcnow
+from ...permissions import (
+    access_staff_invite,
+    access_staff_member,
+    can_dismiss,
+    can_edit_staff,
+    can_grant_admin,
+    can_invite_staff,
+    can_verify,
+)
+from ...templating import is_htmx
+from .. import page, see_other
+from . import bp
+
+
+@bp.route("/staff")
+def staff():
+    kindergarten_id = current_user.kindergarten_id
+    return page(
+        "admin/staff.html",
+        members=db.session.scalars(queries.staff_list(kindergarten_id)).all(),
+        dismissed=db.session.scalars(queries.staff_list(kindergarten_id, dismissed=True)).all(),
+        groups=queries.staff_groups(kindergarten_id),
+    )
+
+
+@bp.route("/staff/<int:user_id>")
+def staff_member(user_id):
+    member = access_staff_member(current_user, user_id)
+    return page(
+        "admin/staff_member.html",
+        member=member,
+        groups=queries.staff_groups(current_user.kindergarten_id).get(member.id, []),
+        position_form=PositionForm(obj=member, formdata=None),
+    )
+
+
+@bp.route("/staff/<int:user_id>/verify", methods=["POST"])
+def staff_verify(user_id):
+    member = access_staff_member(current_user, user_id)
+    if not can_verify(current_user, member):
+        abort(409 if member.verified_at else 403)
+    do_verify_staff(current_user, member)
+    if is_htmx():
+        return render_template(
+            "admin/_staff_row.html",
+            member=member,
+            groups=queries.staff_groups(current_user.kindergarten_id),
+        )
+    flash(_("%(name)s подтверждён(а) — рядом с именем теперь значок.", name=member.name), "success")
+    return see_other("admin.staff")
+
+
+@bp.route("/staff/<int:user_id>/admin", methods=["POST"])
+def staff_admin(user_id):
+    member = access_staff_member(current_user, user_id)
+    if not can_grant_admin(current_user, member):
+        abort(403)
+    do_set_admin(current_user, member, not member.is_admin)
+    if member.is_admin:
+        flash(_("%(name)s теперь администратор.", name=member.name), "success")
+    else:
+        flash(_("%(name)s больше не администратор.", name=member.name), "success")
+    return see_other("admin.staff_member", user_id=member.id)
+
+
+@bp.route("/staff/<int:user_id>/position", methods=["POST"])
+def staff_position(user_id):
+    member = access_staff_member(current_user, user_id)
+    if not can_edit_staff(current_user, member):
+        abort(403)
+    form = PositionForm()
+    if not form.validate_on_submit():
+        return page(
+            "admin/staff_member.html",
+            member=member,
+            groups=queries.staff_groups(current_user.kindergarten_id).get(member.id, []),
+            position_form=form,
+            status=422,
+        )
+    do_set_position(current_user, member, form.position.data)
+    flash(_("Должность сохранена."), "success")
+    return see_other("admin.staff_member", user_id=member.id)
+
+
+@bp.route("/staff/<int:user_id>/dismiss", methods=["POST"])
+def staff_dismiss(user_id):
+    member = access_staff_member(current_user, user_id)
+    if not can_dismiss(current_user, member):
+        abort(403)
+    do_dismiss_staff(current_user, member)
+    flash(_("%(name)s уволен(а): вход в систему закрыт, из групп и чатов сотрудников удалён(а).",
+            name=member.name), "success")
+    return see_other("admin.staff")
+
+
+# --- invites -----------------------------------------------------------------------------------
+
+
+def invite_url(invite) -> str:
+    """The link inside an invite, built from the configured base URL — never from Host."""
+    path = url_for("invites.staff_invite", token=invite.token)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+@bp.route("/staff/invites", methods=["GET", "POST"])
+def staff_invites():
+    form = StaffInviteForm()
+    if not can_invite_staff(current_user, grants_admin=True):
+        form.role.choices = form.role.choices[:1]  # only the director makes administrators
+    if form.validate_on_submit():
+        grants_admin = form.role.data == "admin"
+        if not can_invite_staff(current_user, grants_admin):
+            abort(403)
+        max_uses = int(form.max_uses.data) or None
+        invite = do_create_staff_invite(
+            current_user,
+            position=form.position.data,
+            grants_admin=grants_admin,
+            expires_at=utcnow() + timedelta(days=int(form.expires.data)),
+            max_uses=max_uses,
+        )
+        flash(_("Приглашение создано. Отправьте ссылку новому сотруднику."), "success")
+        return see_other("admin.staff_invite", invite_id=invite.id)
+    kindergarten_id = current_user.kindergarten_id
+    return page(
+        "admin/staff_invites.html",
+        form=form,
+        live=db.session.scalars(queries.staff_invites(kindergarten_id)).all(),
+        dead=db.session.scalars(queries.staff_invites(kindergarten_id, live=False).limit(20)).all(),
+    )
+
+
+@bp.route("/staff/invites/<int:invite_id>")
+def staff_invite(invite_id):
+    invite = access_staff_invite(current_user, invite_id)
+    return page("admin/staff_invite.html", invite=invite, url=invite_url(invite))
+
+
+@bp.route("/staff/invites/<int:invite_id>/revoke", methods=["POST"])
+def staff_invite_revoke(invite_id):
+    invite = access_staff_invite(current_user, invite_id)
+    do_revoke_staff_invite(current_user, invite)
+    flash(_("Ссылка отозвана: по ней больше нельзя зарегистрироваться."), "success")
+    return see_other("admin.staff_invites")

@@ -1,0 +1,141 @@
+"""Signing in and out, the profile and the interface language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from ..actions.accounts import (
+    do_change_password,
+    do_end_other_sessions,
+    do_record_failed_login,
+    do_set_locale,
+    do_sign_in,
+    do_sign_out,
+    do_update_profile,
+)
+from ..extensions import limiter, login_manager
+from ..forms import LanguageForm, LoginForm, PasswordChangeForm, ProfileForm
+from ..security import (
+    find_user_by_login,
+    lockout_minutes,
+    login_key,
+    parse_login,
+    safe_next,
+    verify_password,
+)
+from . import page, see_other
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _locked_out(form, minutes: int):
+    form.form_errors.append(
+        ngettext(
+            "Слишком много неудачных попыток входа. Попробуйте через %(num)d минуту.",
+            "Слишком много неудачных попыток входа. Попробуйте через %(num)d минут.",
+            minutes,
+        )
+    )
+    return page("auth/login.html", form=form, status=429)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def login():
+    target = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target or url_for("main.home"))
+    form = LoginForm(next=target)
+    if form.validate_on_submit():
+        key = login_key(form.login.data)
+        minutes = lockout_minutes(key)
+        if minutes:
+            return _locked_out(form, minutes)
+        parsed = parse_login(form.login.data)
+        user = find_user_by_login(*parsed) if parsed else None
+        if verify_password(user.password_hash if user else None, form.password.data):
+            do_sign_in(user, password=form.password.data, login_hash=key)
+            return redirect(target or url_for("main.home"), code=303)
+        do_record_failed_login(key)
+        minutes = lockout_minutes(key)
+        if minutes:
+            return _locked_out(form, minutes)
+        form.form_errors.append(_("Неверный логин или пароль."))
+    return page("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    do_sign_out()
+    flash(_("Вы вышли из системы."), "info")
+    return see_other("auth.login")
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        do_update_profile(current_user, name=form.name.data)
+        flash(_("Имя сохранено."), "success")
+        return see_other("auth.profile")
+    return _profile_page(profile_form=form)
+
+
+def _profile_page(*, profile_form=None, password_form=None):
+    profile_form = profile_form or ProfileForm(obj=current_user, formdata=None)
+    password_form = password_form or PasswordChangeForm(formdata=None)
+    language_form = LanguageForm(locale=current_user.locale or "ru", formdata=None)
+    status = max(
+        (422 if f.is_submitted() and f.errors else 200) for f in (profile_form, password_form)
+    )
+    return page(
+        "auth/profile.html",
+        form=profile_form,
+        password_form=password_form,
+        language_form=language_form,
+        status=status,
+    )
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors = [_("Текущий пароль введён неверно.")]
+        else:
+            do_change_password(current_user, form.password.data)
+            flash(_("Пароль изменён. На других устройствах нужно войти заново."), "success")
+            return see_other("auth.profile")
+    return _profile_page(password_form=form)
+
+
+@bp.route("/profile/sessions/end", methods=["POST"])
+@login_required
+def end_other_sessions():
+    do_end_other_sessions(current_user)
+    flash(_("Вы вышли на всех других устройствах."), "success")
+    return see_other("auth.profile")
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        do_set_locale(current_user if current_user.is_authenticated else None, form.locale.data)
+    return redirect(safe_next(form.next.data) or url_for("main.home"), code=303)
