@@ -97,7 +97,7 @@ def _register_hooks(app: Flask) -> None:
     from .actions.setup import is_set_up
     from .security import apply_security_headers
 
-    state = {"set_up": False}
+    state = app.extensions.setdefault("sferum", {"set_up": False})
     open_before_setup = {"setup.setup", "static", "main.manifest", "auth.language"}
 
     @app.before_request

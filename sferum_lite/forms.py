@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    SelectChoice,
     HiddenField,
     PasswordField,
     SelectField,
@@ -25,6 +26,11 @@ from .roster import NAME_MAX, name_problem, tidy_name
 from .security import clean_text, parse_login, password_problem
 
 FORMULA_START = ("=", "+", "-", "@")
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices WTForms wants."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 def required():
@@ -107,12 +113,12 @@ class EmptyForm(FlaskForm):
 
 class SetupForm(FlaskForm):
     kindergarten_name = _name_field(_l("Название детского сада"), 200, not_formula)
-    timezone = SelectField(_l("Часовой пояс"), choices=TIMEZONES, default="Europe/Moscow")
+    timezone = SelectField(_l("Часовой пояс"), choices=options(TIMEZONES), default="Europe/Moscow")
     work_start = TimeField(_l("Начало рабочего дня"), default=time(7, 0),
                            validators=[DataRequired(message=_l("Укажите время."))])
     work_end = TimeField(_l("Конец рабочего дня"), default=time(19, 0),
                          validators=[DataRequired(message=_l("Укажите время."))])
-    work_days = MultiCheckboxField(_l("Рабочие дни"), choices=WEEKDAYS,
+    work_days = MultiCheckboxField(_l("Рабочие дни"), choices=options(WEEKDAYS),
                                    default=["1", "2", "3", "4", "5"])
     director_name = _name_field(_l("Ваше имя и фамилия"), 100, person_name)
     login = _login_field()
@@ -145,7 +151,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Язык интерфейса"), choices=list(LANGUAGES.items()))
+    locale = SelectField(_l("Язык интерфейса"), choices=options(LANGUAGES.items()))
     next = HiddenField()
 
 
@@ -179,15 +185,15 @@ USES_CHOICES = [("1", _l("Один человек")), ("5", _l("До 5 чело�
 
 
 class StaffInviteForm(FlaskForm):
-    position = SelectField(_l("Должность"), choices=list(POSITIONS.items()), default="vospitatel")
-    role = SelectField(_l("Роль"), choices=list(STAFF_INVITE_ROLES.items()), default="educator")
-    expires = SelectField(_l("Ссылка действует"), choices=EXPIRY_CHOICES, default="7")
-    max_uses = SelectField(_l("Сколько человек могут зарегистрироваться"), choices=USES_CHOICES,
+    position = SelectField(_l("Должность"), choices=options(POSITIONS.items()), default="vospitatel")
+    role = SelectField(_l("Роль"), choices=options(STAFF_INVITE_ROLES.items()), default="educator")
+    expires = SelectField(_l("Ссылка действует"), choices=options(EXPIRY_CHOICES), default="7")
+    max_uses = SelectField(_l("Сколько человек могут зарегистрироваться"), choices=options(USES_CHOICES),
                            default="1")
 
 
 class PositionForm(FlaskForm):
-    position = SelectField(_l("Должность"), choices=list(POSITIONS.items()))
+    position = SelectField(_l("Должность"), choices=options(POSITIONS.items()))
 
 
 class StaffRegisterForm(FlaskForm):

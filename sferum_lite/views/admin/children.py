@@ -17,7 +17,7 @@ from ...actions.children import (
     do_update_child,
 )
 from ...extensions import db
-from ...forms import ChildForm, RosterConfirmForm, RosterUploadForm
+from ...forms import ChildForm, RosterConfirmForm, RosterUploadForm, options
 from ...permissions import access_child, access_group
 from ...templating import htmx_target
 from ...uploads import content_disposition
@@ -30,7 +30,7 @@ def _group_choices(form: ChildForm, current_group=None) -> None:
     choices = [(group.id, group.name) for group in groups]
     if current_group is not None and current_group.id not in {g.id for g in groups}:
         choices.append((current_group.id, _("%(name)s (в архиве)", name=current_group.name)))
-    form.group_id.choices = choices
+    form.group_id.choices = options(choices)
 
 
 @bp.route("/children")

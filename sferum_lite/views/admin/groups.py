@@ -17,7 +17,7 @@ from ...actions.groups import (
     do_restore_group,
 )
 from ...extensions import db
-from ...forms import AttachEducatorForm, GroupForm
+from ...forms import AttachEducatorForm, GroupForm, options
 from ...permissions import access_group, access_staff_member, is_educator
 from ...templating import is_htmx
 from .. import action_failed, page, see_other
@@ -47,10 +47,10 @@ def groups():
 
 def _attach_form(group):
     form = AttachEducatorForm()
-    form.educator_id.choices = [
+    form.educator_id.choices = options(
         (user.id, f"{user.name} — {user.position_label}")
         for user in db.session.scalars(queries.attachable_educators(group))
-    ]
+    )
     return form
 
 

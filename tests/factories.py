@@ -1,0 +1,115 @@
+"""make_* factories with sensible defaults. They write through the models directly (and through
+the real setup action for a kindergarten), so a test states only what matters to it."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from datetime import time, timedelta
+
+from sferum_lite.actions.memberships import join_system_chats
+from sferum_lite.actions.setup import do_setup
+from sferum_lite.extensions import db
+from sferum_lite.models import (
+    Child,
+    Group,
+    GroupEducator,
+    Kindergarten,
+    ParentChild,
+    StaffInvite,
+    User,
+    utcnow,
+)
+from sferum_lite.roster import name_key
+from sferum_lite.security import hash_password
+
+PASSWORD = "зелёный слон 42"  # every factory-made account has this password
+_phones = itertools.count(1)
+
+
+def next_phone() -> str:
+    return f"+7916{next(_phones):07d}"
+
+
+def make_kindergarten(name="Детский сад № 7 «Берёзка»", director_name="Ольга Смирнова",
+                      login=None, timezone="Europe/Moscow") -> Kindergarten:
+    director = do_setup(
+        kindergarten_name=name,
+        timezone=timezone,
+        work_start=time(7, 0),
+        work_end=time(19, 0),
+        work_days="12345",
+        director_name=director_name,
+        login=("phone", login or next_phone()),
+        password=PASSWORD,
+    )
+    return director.kindergarten
+
+
+def director_of(kindergarten: Kindergarten) -> User:
+    return db.session.scalar(
+        db.select(User).where(User.kindergarten_id == kindergarten.id, User.is_director)
+    )
+
+
+def make_user(kindergarten, name="Мария Иванова", *, phone=None, email=None, password=PASSWORD,
+              **fields) -> User:
+    if email is None and phone is None:
+        phone = next_phone()
+    user = User(kindergarten_id=kindergarten.id, name=name, phone=phone, email=email,
+                password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_staff(kindergarten, name="Анна Павлова", *, position="vospitatel", verified=True,
+               admin=False, groups=(), **fields) -> User:
+    user = make_user(kindergarten, name, position=position, is_admin=admin,
+                     verified_at=utcnow() if verified else None, **fields)
+    join_system_chats(user)
+    for group in groups:
+        db.session.add(GroupEducator(group_id=group.id, user_id=user.id))
+    db.session.commit()
+    return user
+
+
+def make_group(kindergarten, name="Солнышко", *, educators=(), archived=False) -> Group:
+    group = Group(kindergarten_id=kindergarten.id, name=name,
+                  archived_at=utcnow() if archived else None)
+    db.session.add(group)
+    db.session.flush()
+    for educator in educators:
+        db.session.add(GroupEducator(group_id=group.id, user_id=educator.id))
+    db.session.commit()
+    return group
+
+
+def make_child(group, last_name="Петров", first_name="Артём", *, left=False) -> Child:
+    child = Child(kindergarten_id=group.kindergarten_id, group_id=group.id, last_name=last_name,
+                  first_name=first_name, name_key=name_key(last_name, first_name),
+                  left_at=utcnow() if left else None)
+    db.session.add(child)
+    db.session.commit()
+    return child
+
+
+def make_parent(kindergarten, name="Екатерина Петрова", *, children=(), **fields) -> User:
+    user = make_user(kindergarten, name, **fields)
+    for child in children:
+        db.session.add(ParentChild(user_id=user.id, child_id=child.id))
+    db.session.commit()
+    return user
+
+
+def make_staff_invite(kindergarten, created_by, *, position="vospitatel", grants_admin=False,
+                      max_uses=1, uses=0, days=7, revoked=False) -> StaffInvite:
+    invite = StaffInvite(
+        kindergarten_id=kindergarten.id, token=secrets.token_urlsafe(32), position=position,
+        grants_admin=grants_admin, max_uses=max_uses, uses=uses,
+        expires_at=utcnow() + timedelta(days=days), created_by_id=created_by.id,
+        revoked_at=utcnow() if revoked else None,
+    )
+    db.session.add(invite)
+    db.session.commit()
+    return invite
