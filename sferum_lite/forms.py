@@ -73,7 +73,7 @@ class LoginField(StringField):
             if "@" in self.data:
                 raise ValidationError(_l("Это не похоже на адрес e-mail."))
             raise ValidationError(
-                _l("Это не похоже на номер телефона. Пример: +7 912 345-67-89 или 8 912 345-67-89.")
+                _l("Это не похоже на номер телефона. Например: 8 912 345-67-89 или +7 912 345-67-89.")
             )
 
 

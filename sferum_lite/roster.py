@@ -1,7 +1,7 @@
 """Children's names and the roster CSV: pure functions, no database.
 
-A roster file is what Russian Excel writes: «CSV (разделители — точки с запятой)» in
-Windows-1251, or UTF-8 (with or without BOM) with `;` or `,`. The first row names the columns:
+A roster file is what Russian Excel writes: «CSV (разделители — запятые)», which in a Russian
+locale means `;` between columns and Windows-1251, or UTF-8 (with or without BOM) with `;` or `,`. The first row names the columns:
 Фамилия; Имя; Группа (English headers work too).
 """
 
@@ -48,7 +48,7 @@ def name_problem(value: str) -> str | None:
     if not value:
         return _("Заполните это поле.")
     if len(value) > NAME_MAX:
-        return _("Не длиннее %(num)d символов.", num=NAME_MAX)
+        return _("Не длиннее %(max)d символов.", max=NAME_MAX)
     if not _NAME_RE.match(value):
         return _("Только буквы, пробел, дефис и апостроф — например, «Анна-Мария».")
     return None
@@ -91,8 +91,8 @@ def decode(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         raise RosterFileError(
             _(
-                "Это файл Excel (.xlsx), а не CSV. Откройте его в Excel и сохраните как "
-                "«CSV (разделители — точки с запятой)»."
+                "Это файл Excel (.xlsx), а не CSV. Откройте его в Excel и сохраните через "
+                "«Файл → Сохранить как → CSV (разделители — запятые)»."
             )
         )
     if b"\x00" in data[:4096] or data.startswith(b"\xd0\xcf\x11\xe0") or data.startswith(b"%PDF"):

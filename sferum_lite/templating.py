@@ -13,7 +13,7 @@ from . import permissions
 from .forms import EmptyForm
 from .i18n import LANGUAGES, current_kindergarten, local_datetime
 from .models import POSITION_LABELS
-from .security import format_phone
+from .security import PASSWORD_MIN, format_phone
 
 
 @cache
@@ -55,6 +55,7 @@ def register_template_helpers(app: Flask) -> None:
         POSITION_LABELS=POSITION_LABELS,
         EmptyForm=EmptyForm,
         is_htmx=is_htmx,
+        PASSWORD_MIN=PASSWORD_MIN,
     )
     app.jinja_env.filters.update(local_datetime=local_datetime, phone=format_phone)
     app.jinja_env.add_extension("jinja2.ext.i18n")

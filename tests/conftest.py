@@ -75,15 +75,11 @@ def schema(database_url):
 
 
 def empty_tables() -> None:
+    """DELETE, child tables first: on tables this small it is much faster than TRUNCATE."""
     db.session.remove()
-    tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 class Client(FlaskClient):

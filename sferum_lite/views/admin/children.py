@@ -102,7 +102,7 @@ def child(child_id):
 def child_leave(child_id):
     child = access_child(current_user, child_id)
     do_mark_child_left(current_user, child)
-    flash(_("%(name)s отмечен(а) как выбывший(ая).", name=child.full_name), "success")
+    flash(_("%(name)s: отмечено выбытие из детского сада.", name=child.full_name), "success")
     return see_other("admin.children", group=child.group_id)
 
 
