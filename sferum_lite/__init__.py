@@ -13,10 +13,10 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, instance_path: str | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=instance_path or str(ROOT / "instance"),
         instance_relative_config=True,
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),

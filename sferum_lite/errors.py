@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -28,6 +29,9 @@ CSRF_MESSAGE = _l(
 
 
 def error_page(code: int, message=None):
+    if request_ctx.url_adapter is None:
+        # refused before routing (an untrusted Host): no page can be built, say it plainly
+        return f"{code} {PAGES.get(code, PAGES[500])[0]}", code, {"Content-Type": "text/plain"}
     title, default_message = PAGES.get(code, PAGES[500])
     return (
         render_template("errors/error.html", code=code, title=title, message=message or default_message),

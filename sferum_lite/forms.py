@@ -57,9 +57,21 @@ def child_name(form, field):
         raise ValidationError(problem)
 
 
+class Select(SelectField):
+    """A drop-down whose refusal of an unknown value speaks plainly."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", _l("Выберите вариант из списка."))
+        super().__init__(*args, **kwargs)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", _l("Выберите вариант из списка."))
+        super().__init__(*args, **kwargs)
 
 
 class LoginField(StringField):
@@ -113,7 +125,7 @@ class EmptyForm(FlaskForm):
 
 class SetupForm(FlaskForm):
     kindergarten_name = _name_field(_l("Название детского сада"), 200, not_formula)
-    timezone = SelectField(_l("Часовой пояс"), choices=options(TIMEZONES), default="Europe/Moscow")
+    timezone = Select(_l("Часовой пояс"), choices=options(TIMEZONES), default="Europe/Moscow")
     work_start = TimeField(_l("Начало рабочего дня"), default=time(7, 0),
                            validators=[DataRequired(message=_l("Укажите время."))])
     work_end = TimeField(_l("Конец рабочего дня"), default=time(19, 0),
@@ -151,7 +163,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Язык интерфейса"), choices=options(LANGUAGES.items()))
+    locale = Select(_l("Язык интерфейса"), choices=options(LANGUAGES.items()))
     next = HiddenField()
 
 
@@ -160,7 +172,7 @@ class GroupForm(FlaskForm):
 
 
 class AttachEducatorForm(FlaskForm):
-    educator_id = SelectField(_l("Педагог"), coerce=int, validate_choice=True)
+    educator_id = Select(_l("Педагог"), coerce=int, validate_choice=True)
 
 
 class ChildForm(FlaskForm):
@@ -168,7 +180,7 @@ class ChildForm(FlaskForm):
                             validators=[max_length(NAME_MAX), child_name])
     first_name = StringField(_l("Имя"), filters=[tidy_name],
                              validators=[max_length(NAME_MAX), child_name])
-    group_id = SelectField(_l("Группа"), coerce=int)
+    group_id = Select(_l("Группа"), coerce=int)
 
 
 class RosterUploadForm(FlaskForm):
@@ -185,15 +197,15 @@ USES_CHOICES = [("1", _l("Один человек")), ("5", _l("До 5 чело�
 
 
 class StaffInviteForm(FlaskForm):
-    position = SelectField(_l("Должность"), choices=options(POSITIONS.items()), default="vospitatel")
-    role = SelectField(_l("Роль"), choices=options(STAFF_INVITE_ROLES.items()), default="educator")
-    expires = SelectField(_l("Ссылка действует"), choices=options(EXPIRY_CHOICES), default="7")
-    max_uses = SelectField(_l("Сколько человек могут зарегистрироваться"), choices=options(USES_CHOICES),
+    position = Select(_l("Должность"), choices=options(POSITIONS.items()), default="vospitatel")
+    role = Select(_l("Роль"), choices=options(STAFF_INVITE_ROLES.items()), default="educator")
+    expires = Select(_l("Ссылка действует"), choices=options(EXPIRY_CHOICES), default="7")
+    max_uses = Select(_l("Сколько человек могут зарегистрироваться"), choices=options(USES_CHOICES),
                            default="1")
 
 
 class PositionForm(FlaskForm):
-    position = SelectField(_l("Должность"), choices=options(POSITIONS.items()))
+    position = Select(_l("Должность"), choices=options(POSITIONS.items()))
 
 
 class StaffRegisterForm(FlaskForm):

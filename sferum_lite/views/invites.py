@@ -22,16 +22,15 @@ bp = Blueprint("invites", __name__)
 SESSION_KEY = "staff_invite"
 
 
-@bp.after_request
-def no_referrer(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 @bp.route("/staff-invite/<token>")
 def staff_invite(token):
     session[SESSION_KEY] = token[:64]
-    return see_other("invites.join_staff")
+    response = see_other("invites.join_staff")
+    # The URL with the token is never sent on as a Referer. The page it leads to has no token
+    # in its URL and keeps the site's same-origin policy: its form needs a same-origin Referer
+    # for the CSRF check over https.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _invite_or_dead_page():
