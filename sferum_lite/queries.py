@@ -23,6 +23,11 @@ from .models import (
 from .roster import fold
 
 
+def count(query: Select) -> int:
+    """How many rows `query` returns, counted by the database."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
 def first_kindergarten() -> Kindergarten | None:
     return db.session.scalar(select(Kindergarten).order_by(Kindergarten.id).limit(1))
 

@@ -33,17 +33,33 @@ def _group_choices(form: ChildForm, current_group=None) -> None:
     form.group_id.choices = options(choices)
 
 
+PAGE_SIZE = 100
+
+
 @bp.route("/children")
 def children():
     kindergarten_id = current_user.kindergarten_id
     group_id = request.args.get("group", type=int)
     search = request.args.get("q", "")[:100]
     left = request.args.get("left") == "1"
+    page_number = max(1, request.args.get("page", 1, type=int))
+    query = queries.children_list(kindergarten_id, group_id=group_id, search=search, left=left)
     rows = db.session.execute(
-        queries.children_list(kindergarten_id, group_id=group_id, search=search, left=left)
+        query.limit(PAGE_SIZE + 1).offset((page_number - 1) * PAGE_SIZE)
     ).all()
-    context = dict(rows=rows, group_id=group_id, search=search, left=left)
-    if htmx_target() == "children-list":
+    context = dict(
+        rows=rows[:PAGE_SIZE],
+        more=len(rows) > PAGE_SIZE,
+        page_number=page_number,
+        group_id=group_id,
+        search=search,
+        left=left,
+    )
+    target = htmx_target()
+    if target == "children-more":
+        return render_template("admin/_children_rows.html", **context)
+    context["total"] = queries.count(query)
+    if target == "children-list":
         return render_template("admin/_children_list.html", **context)
     groups = db.session.scalars(queries.open_groups(kindergarten_id)).all()
     return page("admin/children.html", groups=groups, **context)
