@@ -14,7 +14,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
         """Fill an empty database with a demo kindergarten and print the logins to try."""
-        from .demo import seed
+        from .demo import KINDERGARTEN, seed
 
         with writing():
             if is_set_up():
@@ -25,7 +25,7 @@ def register_cli(app: Flask) -> None:
                 )
             logins = seed()
         base = current_app.config["BASE_URL"]
-        click.echo(f"Demo kindergarten created. Open {base}/ and sign in.")
+        click.echo(f"Demo kindergarten «{KINDERGARTEN}» created. Open {base}/ and sign in.")
         click.echo(f"Password for every demo account: {logins.password}")
         rows = [
             ("director (заведующий)", logins.director),

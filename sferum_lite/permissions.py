@@ -51,8 +51,9 @@ def is_parent(user) -> bool:
 
 
 def is_admin(user) -> bool:
-    """Has the administrator role: the director always, other staff when granted."""
-    return is_staff(user) and (user.is_director or user.is_admin)
+    """Has the administrator role: the director always; other staff when granted the role and
+    verified (someone who registered through an administrator's invite waits like everyone)."""
+    return is_staff(user) and (user.is_director or (user.is_admin and user.verified_at is not None))
 
 
 can_administer = is_admin
@@ -67,6 +68,7 @@ def can_verify(actor, target) -> bool:
         can_administer(actor)
         and is_staff(target)
         and not target.is_director
+        and target.id != actor.id
         and target.verified_at is None
     )
 

@@ -18,14 +18,18 @@ from .audit import record
 from .memberships import join_system_chats
 
 
+# What a visitor's session carries over into the signed-in one: the language they chose and an
+# invite they opened before signing in.
+KEPT_ON_SIGN_IN = ("locale", "staff_invite")
+
+
 def _start_session(user: User) -> None:
-    """Make a server-side session row and put its token in the (fresh) cookie session."""
+    """Make a server-side session row and put its token in a fresh cookie session."""
     row, token = new_session_row(user)
     db.session.add(row)
-    locale = session.get("locale")
+    kept = {key: session[key] for key in KEPT_ON_SIGN_IN if key in session}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
     session["sid"] = token
     session.permanent = True
 

@@ -66,6 +66,7 @@ def join_staff():
         except ActionError as error:
             action_failed(form, error)
         else:
+            session.pop(SESSION_KEY, None)
             flash(_("Добро пожаловать! Администратор подтвердит вашу учётную запись, "
                     "и рядом с вашим именем появится значок."), "success")
             return see_other("main.home")

@@ -110,8 +110,8 @@ def staff_dismiss(user_id):
     if not can_dismiss(current_user, member):
         abort(403)
     do_dismiss_staff(current_user, member)
-    flash(_("%(name)s уволен(а): вход в систему закрыт, из групп и чатов сотрудников удалён(а).",
-            name=member.name), "success")
+    flash(_("%(name)s уволен(а): сеансы на всех устройствах завершены, из групп и чатов "
+            "сотрудников удалён(а).", name=member.name), "success")
     return see_other("admin.staff")
 
 
@@ -127,8 +127,6 @@ def invite_url(invite) -> str:
 @bp.route("/staff/invites", methods=["GET", "POST"])
 def staff_invites():
     form = StaffInviteForm()
-    if not can_invite_staff(current_user, grants_admin=True):
-        form.role.choices = form.role.choices[:1]  # only the director makes administrators
     if form.validate_on_submit():
         grants_admin = form.role.data == "admin"
         if not can_invite_staff(current_user, grants_admin):
