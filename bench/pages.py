@@ -59,8 +59,13 @@ def build(groups: int, children: int) -> dict:
     from datetime import timedelta
 
     director = do_setup(
-        kindergarten_name="Детский сад № 1", timezone="Europe/Moscow", work_start=t(7),
-        work_end=t(19), work_days="12345", director_name="Заведующая", login=("phone", "+79120000001"),
+        kindergarten_name="Детский сад № 1",
+        timezone="Europe/Moscow",
+        work_start=t(7),
+        work_end=t(19),
+        work_days="12345",
+        director_name="Заведующая",
+        login=("phone", "+79120000001"),
         password=PASSWORD,
     )
     kg = director.kindergarten_id
@@ -71,23 +76,43 @@ def build(groups: int, children: int) -> dict:
     db.session.flush()
     for i, group in enumerate(group_rows):
         for j in range(2):
-            educator = User(kindergarten_id=kg, name=f"Педагог {i}-{j}", phone=f"+7{next(phone)}",
-                            password_hash=password_hash, position="vospitatel",
-                            verified_at=utcnow())
+            educator = User(
+                kindergarten_id=kg,
+                name=f"Педагог {i}-{j}",
+                phone=f"+7{next(phone)}",
+                password_hash=password_hash,
+                position="vospitatel",
+                verified_at=utcnow(),
+            )
             db.session.add(educator)
             db.session.flush()
             db.session.add(GroupEducator(group_id=group.id, user_id=educator.id))
-        db.session.add(StaffInvite(kindergarten_id=kg, token=f"t{i}" * 10, position="pomoshnik",
-                                   expires_at=utcnow() + timedelta(days=7),
-                                   created_by_id=director.id))
+        db.session.add(
+            StaffInvite(
+                kindergarten_id=kg,
+                token=f"t{i}" * 10,
+                position="pomoshnik",
+                expires_at=utcnow() + timedelta(days=7),
+                created_by_id=director.id,
+            )
+        )
     surnames = ["Иванов", "Петров", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев"]
     for n in range(children):
         group = group_rows[n % groups]
         last, first = f"{surnames[n % len(surnames)]}", f"Ребёнок{n}"
-        child = Child(kindergarten_id=kg, group_id=group.id, last_name=last, first_name=first,
-                      name_key=name_key(last, first))
-        parent = User(kindergarten_id=kg, name=f"Родитель {n}", phone=f"+7{next(phone)}",
-                      password_hash=password_hash)
+        child = Child(
+            kindergarten_id=kg,
+            group_id=group.id,
+            last_name=last,
+            first_name=first,
+            name_key=name_key(last, first),
+        )
+        parent = User(
+            kindergarten_id=kg,
+            name=f"Родитель {n}",
+            phone=f"+7{next(phone)}",
+            password_hash=password_hash,
+        )
         db.session.add_all([child, parent])
         db.session.flush()
         db.session.add(ParentChild(user_id=parent.id, child_id=child.id))
@@ -104,15 +129,18 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
-             "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False},
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
+                "SECRET_KEY": "bench",
+                "RATELIMIT_ENABLED": False,
+                "WTF_CSRF_ENABLED": False,
+            },
             instance_path=folder,
         )
         with app.app_context():
             ids = build(args.groups, args.children)
             statements = []
-            event.listen(db.engine, "before_cursor_execute",
-                         lambda *a, **k: statements.append(1))
+            event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
         client = app.test_client()
         client.post("/login", data={"login": "+79120000001", "password": PASSWORD})
         assets = {}
@@ -131,8 +159,12 @@ def main() -> None:
             for asset in re.findall(rb'(?:href|src)="(/static/[^"?]+)', body):
                 assets.setdefault(asset.decode(), None)
             times.sort()
-            print(f"{path:32} {statistics.median(times):9.1f} {times[int(len(times) * .95) - 1]:7.1f}"
-                  f" {len(statements):7d} {len(body) / 1024:6.1f} {len(gzip.compress(body)) / 1024:6.1f}")
+            p95 = times[int(len(times) * 0.95) - 1]
+            packed = len(gzip.compress(body)) / 1024
+            print(
+                f"{path:32} {statistics.median(times):9.1f} {p95:7.1f}"
+                f" {len(statements):7d} {len(body) / 1024:6.1f} {packed:6.1f}"
+            )
         total = 0
         for asset in assets:
             with client.get(asset) as response:

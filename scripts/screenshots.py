@@ -49,9 +49,14 @@ def main() -> None:
         page.fill("input[name=password]", password)
         page.click("button[type=submit]:has-text('Войти')")
         page.wait_for_load_state()
-        extra = [a for a in page.eval_on_selector_all(
-            "a[href^='/admin/groups/'], a[href^='/admin/staff/']",
-            "els => els.map(e => e.getAttribute('href'))") if re.search(r"/\d+$", a)][:2]
+        extra = [
+            a
+            for a in page.eval_on_selector_all(
+                "a[href^='/admin/groups/'], a[href^='/admin/staff/']",
+                "els => els.map(e => e.getAttribute('href'))",
+            )
+            if re.search(r"/\d+$", a)
+        ][:2]
         for path in PAGES + extra:
             page.goto(base + path)
             name = path.strip("/").replace("/", "-") or "home"

@@ -15,12 +15,20 @@ PREFIX = "SFERUM_"
 
 # name -> (config key, type, help). The README's settings table is written from this.
 SETTINGS: dict[str, tuple[str, type, str]] = {
-    "SECRET_KEY": ("SECRET_KEY", str, "signs session cookies; generated into instance/secret_key if unset"),
+    "SECRET_KEY": (
+        "SECRET_KEY",
+        str,
+        "signs session cookies; generated into instance/secret_key if unset",
+    ),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str, "SQLAlchemy URL; default SQLite in instance/"),
     "BASE_URL": ("BASE_URL", str, "public address used in invite links and QR codes"),
     "TRUSTED_HOSTS": ("TRUSTED_HOSTS", list, "comma-separated host names the app answers to"),
     "AUTO_MIGRATE": ("AUTO_MIGRATE", bool, "create/upgrade the database on start (default 1)"),
-    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str, "rate-limit storage; redis://… with several workers"),
+    "RATELIMIT_STORAGE_URI": (
+        "RATELIMIT_STORAGE_URI",
+        str,
+        "rate-limit storage; redis://… with several workers",
+    ),
     "SESSION_DAYS": ("SESSION_DAYS", int, "how long a sign-in lasts without activity (days)"),
     "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int, "largest request body in megabytes"),
     "PROXY_FIX": ("PROXY_FIX", int, "number of trusted reverse proxies in front (X-Forwarded-*)"),

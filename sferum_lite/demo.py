@@ -48,29 +48,115 @@ STAFF = [
 
 # surname stems: (masculine, feminine)
 SURNAMES = [
-    ("Иванов", "Иванова"), ("Петров", "Петрова"), ("Сидоров", "Сидорова"),
-    ("Смирнов", "Смирнова"), ("Кузнецов", "Кузнецова"), ("Попов", "Попова"),
-    ("Васильев", "Васильева"), ("Соколов", "Соколова"), ("Михайлов", "Михайлова"),
-    ("Новиков", "Новикова"), ("Фёдоров", "Фёдорова"), ("Морозов", "Морозова"),
-    ("Волков", "Волкова"), ("Алексеев", "Алексеева"), ("Лебедев", "Лебедева"),
-    ("Семёнов", "Семёнова"), ("Егоров", "Егорова"), ("Павлов", "Павлова"),
-    ("Козлов", "Козлова"), ("Степанов", "Степанова"), ("Николаев", "Николаева"),
-    ("Орлов", "Орлова"), ("Андреев", "Андреева"), ("Макаров", "Макарова"),
-    ("Никитин", "Никитина"), ("Захаров", "Захарова"), ("Зайцев", "Зайцева"),
-    ("Соловьёв", "Соловьёва"), ("Борисов", "Борисова"), ("Яковлев", "Яковлева"),
-    ("Григорьев", "Григорьева"), ("Романов", "Романова"), ("Воробьёв", "Воробьёва"),
-    ("Сергеев", "Сергеева"), ("Кириллов", "Кириллова"), ("Белов", "Белова"),
-    ("Тарасов", "Тарасова"), ("Белоусов", "Белоусова"), ("Комаров", "Комарова"),
-    ("Гусев", "Гусева"), ("Медведев", "Медведева"), ("Антонов", "Антонова"),
+    ("Иванов", "Иванова"),
+    ("Петров", "Петрова"),
+    ("Сидоров", "Сидорова"),
+    ("Смирнов", "Смирнова"),
+    ("Кузнецов", "Кузнецова"),
+    ("Попов", "Попова"),
+    ("Васильев", "Васильева"),
+    ("Соколов", "Соколова"),
+    ("Михайлов", "Михайлова"),
+    ("Новиков", "Новикова"),
+    ("Фёдоров", "Фёдорова"),
+    ("Морозов", "Морозова"),
+    ("Волков", "Волкова"),
+    ("Алексеев", "Алексеева"),
+    ("Лебедев", "Лебедева"),
+    ("Семёнов", "Семёнова"),
+    ("Егоров", "Егорова"),
+    ("Павлов", "Павлова"),
+    ("Козлов", "Козлова"),
+    ("Степанов", "Степанова"),
+    ("Николаев", "Николаева"),
+    ("Орлов", "Орлова"),
+    ("Андреев", "Андреева"),
+    ("Макаров", "Макарова"),
+    ("Никитин", "Никитина"),
+    ("Захаров", "Захарова"),
+    ("Зайцев", "Зайцева"),
+    ("Соловьёв", "Соловьёва"),
+    ("Борисов", "Борисова"),
+    ("Яковлев", "Яковлева"),
+    ("Григорьев", "Григорьева"),
+    ("Романов", "Романова"),
+    ("Воробьёв", "Воробьёва"),
+    ("Сергеев", "Сергеева"),
+    ("Кириллов", "Кириллова"),
+    ("Белов", "Белова"),
+    ("Тарасов", "Тарасова"),
+    ("Белоусов", "Белоусова"),
+    ("Комаров", "Комарова"),
+    ("Гусев", "Гусева"),
+    ("Медведев", "Медведева"),
+    ("Антонов", "Антонова"),
 ]
-BOYS = ["Артём", "Михаил", "Александр", "Матвей", "Максим", "Иван", "Марк", "Лев",
-        "Тимофей", "Дмитрий", "Роман", "Егор", "Фёдор", "Кирилл", "Даниил", "Платон"]
-GIRLS = ["София", "Анна", "Мария", "Ева", "Виктория", "Алиса", "Варвара", "Полина",
-         "Василиса", "Александра", "Милана", "Вероника", "Ульяна", "Дарья", "Таисия", "Злата"]
-MOTHERS = ["Екатерина", "Ольга", "Наталья", "Юлия", "Анастасия", "Светлана", "Ирина",
-           "Татьяна", "Елена", "Ксения", "Дарья", "Евгения", "Алёна", "Надежда"]
-FATHERS = ["Алексей", "Сергей", "Андрей", "Дмитрий", "Павел", "Николай", "Евгений",
-           "Владимир", "Игорь", "Денис", "Антон", "Виталий"]
+BOYS = [
+    "Артём",
+    "Михаил",
+    "Александр",
+    "Матвей",
+    "Максим",
+    "Иван",
+    "Марк",
+    "Лев",
+    "Тимофей",
+    "Дмитрий",
+    "Роман",
+    "Егор",
+    "Фёдор",
+    "Кирилл",
+    "Даниил",
+    "Платон",
+]
+GIRLS = [
+    "София",
+    "Анна",
+    "Мария",
+    "Ева",
+    "Виктория",
+    "Алиса",
+    "Варвара",
+    "Полина",
+    "Василиса",
+    "Александра",
+    "Милана",
+    "Вероника",
+    "Ульяна",
+    "Дарья",
+    "Таисия",
+    "Злата",
+]
+MOTHERS = [
+    "Екатерина",
+    "Ольга",
+    "Наталья",
+    "Юлия",
+    "Анастасия",
+    "Светлана",
+    "Ирина",
+    "Татьяна",
+    "Елена",
+    "Ксения",
+    "Дарья",
+    "Евгения",
+    "Алёна",
+    "Надежда",
+]
+FATHERS = [
+    "Алексей",
+    "Сергей",
+    "Андрей",
+    "Дмитрий",
+    "Павел",
+    "Николай",
+    "Евгений",
+    "Владимир",
+    "Игорь",
+    "Денис",
+    "Антон",
+    "Виталий",
+]
 CHILDREN_PER_GROUP = 13
 
 
@@ -94,21 +180,32 @@ def seed(password: str | None = None) -> DemoLogins:
     now = utcnow()
 
     kindergarten = Kindergarten(
-        name=KINDERGARTEN, timezone="Europe/Moscow",
-        work_start=time(7, 0), work_end=time(19, 0), work_days="12345",
+        name=KINDERGARTEN,
+        timezone="Europe/Moscow",
+        work_start=time(7, 0),
+        work_end=time(19, 0),
+        work_days="12345",
     )
     db.session.add(kindergarten)
     db.session.flush()
-    consent = ConsentText(kindergarten_id=kindergarten.id, version=1,
-                          text=DEFAULT_CONSENT.format(kindergarten=KINDERGARTEN))
+    consent = ConsentText(
+        kindergarten_id=kindergarten.id,
+        version=1,
+        text=DEFAULT_CONSENT.format(kindergarten=KINDERGARTEN),
+    )
     db.session.add(consent)
     groups = [Group(kindergarten_id=kindergarten.id, name=name) for name in GROUPS]
     db.session.add_all(groups)
     db.session.flush()
 
     def person(name, phone, **fields):
-        user = User(kindergarten_id=kindergarten.id, name=name, phone=phone,
-                    password_hash=password_hash, **fields)
+        user = User(
+            kindergarten_id=kindergarten.id,
+            name=name,
+            phone=phone,
+            password_hash=password_hash,
+            **fields,
+        )
         db.session.add(user)
         db.session.flush()
         db.session.add(Consent(user_id=user.id, consent_text_id=consent.id))
@@ -117,17 +214,25 @@ def seed(password: str | None = None) -> DemoLogins:
     staff = []
     for name, phone, position, admin, verified, group_index in STAFF:
         user = person(
-            name, phone,
-            is_director=position is None, is_admin=admin and position is not None,
-            position=position, verified_at=now if verified and position else None,
+            name,
+            phone,
+            is_director=position is None,
+            is_admin=admin and position is not None,
+            position=position,
+            verified_at=now if verified and position else None,
         )
         staff.append(user)
         if group_index is not None:
             db.session.add(GroupEducator(group_id=groups[group_index].id, user_id=user.id))
     director = staff[0]
     for system, (kind, title) in SYSTEM_CHATS.items():
-        chat = Chat(kindergarten_id=kindergarten.id, kind=kind, title=title, system=system,
-                    created_by_id=director.id)
+        chat = Chat(
+            kindergarten_id=kindergarten.id,
+            kind=kind,
+            title=title,
+            system=system,
+            created_by_id=director.id,
+        )
         db.session.add(chat)
         db.session.flush()
         db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
@@ -143,8 +248,13 @@ def seed(password: str | None = None) -> DemoLogins:
             boy = rng.random() < 0.5
             first = rng.choice(BOYS if boy else GIRLS)
             last = male if boy else female
-            child = Child(kindergarten_id=kindergarten.id, group_id=group.id, last_name=last,
-                          first_name=first, name_key=name_key(last, first))
+            child = Child(
+                kindergarten_id=kindergarten.id,
+                group_id=group.id,
+                last_name=last,
+                first_name=first,
+                name_key=name_key(last, first),
+            )
             db.session.add(child)
             families.append((child, male, female))
     db.session.flush()
@@ -160,23 +270,39 @@ def seed(password: str | None = None) -> DemoLogins:
 
     # a younger sibling in «Капелька»: the first mother of «Солнышко» has two children
     older, male, female = families[0]
-    sibling = Child(kindergarten_id=kindergarten.id, group_id=groups[1].id, last_name=female,
-                    first_name="Ульяна", name_key=name_key(female, "Ульяна"))
+    sibling = Child(
+        kindergarten_id=kindergarten.id,
+        group_id=groups[1].id,
+        last_name=female,
+        first_name="Ульяна",
+        name_key=name_key(female, "Ульяна"),
+    )
     db.session.add(sibling)
     db.session.flush()
     db.session.add(ParentChild(user_id=parents[0].id, child_id=sibling.id))
     # the educator of «Капелька» is also a mother: her daughter is in «Звёздочки»
     educator_parent = staff[3]
-    daughter = Child(kindergarten_id=kindergarten.id, group_id=groups[2].id,
-                     last_name="Волкова", first_name="Алиса", name_key=name_key("Волкова", "Алиса"))
+    daughter = Child(
+        kindergarten_id=kindergarten.id,
+        group_id=groups[2].id,
+        last_name="Волкова",
+        first_name="Алиса",
+        name_key=name_key("Волкова", "Алиса"),
+    )
     db.session.add(daughter)
     db.session.flush()
     db.session.add(ParentChild(user_id=educator_parent.id, child_id=daughter.id))
 
-    db.session.add(StaffInvite(
-        kindergarten_id=kindergarten.id, token=secrets.token_urlsafe(32), position="pomoshnik",
-        expires_at=now + timedelta(days=7), max_uses=1, created_by_id=staff[1].id,
-    ))
+    db.session.add(
+        StaffInvite(
+            kindergarten_id=kindergarten.id,
+            token=secrets.token_urlsafe(32),
+            position="pomoshnik",
+            expires_at=now + timedelta(days=7),
+            max_uses=1,
+            created_by_id=staff[1].id,
+        )
+    )
     record(director, "demo.seeded", kindergarten)
     db.session.commit()
     return DemoLogins(

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    SelectChoice,
     HiddenField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS
 from .models import POSITIONS, STAFF_INVITE_ROLES
-from .roster import NAME_MAX, name_problem, tidy_name
+from .roster import name_problem, tidy_name
 from .security import clean_text, parse_login, password_problem
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -85,7 +85,10 @@ class LoginField(StringField):
             if "@" in self.data:
                 raise ValidationError(_l("Это не похоже на адрес e-mail."))
             raise ValidationError(
-                _l("Это не похоже на номер телефона. Например: 8 912 345-67-89 или +7 912 345-67-89.")
+                _l(
+                    "Это не похоже на номер телефона. Например: 8 912 345-67-89 или "
+                    "+7 912 345-67-89."
+                )
             )
 
 
@@ -108,8 +111,9 @@ def _name_field(label, limit=100, *extra):
 
 
 def _login_field():
-    return LoginField(_l("Телефон или e-mail"), filters=[clean_text],
-                      validators=[required(), max_length(254)])
+    return LoginField(
+        _l("Телефон или e-mail"), filters=[clean_text], validators=[required(), max_length(254)]
+    )
 
 
 def _consent_field():
@@ -126,12 +130,19 @@ class EmptyForm(FlaskForm):
 class SetupForm(FlaskForm):
     kindergarten_name = _name_field(_l("Название детского сада"), 200, not_formula)
     timezone = Select(_l("Часовой пояс"), choices=options(TIMEZONES), default="Europe/Moscow")
-    work_start = TimeField(_l("Начало рабочего дня"), default=time(7, 0),
-                           validators=[DataRequired(message=_l("Укажите время."))])
-    work_end = TimeField(_l("Конец рабочего дня"), default=time(19, 0),
-                         validators=[DataRequired(message=_l("Укажите время."))])
-    work_days = MultiCheckboxField(_l("Рабочие дни"), choices=options(WEEKDAYS),
-                                   default=["1", "2", "3", "4", "5"])
+    work_start = TimeField(
+        _l("Начало рабочего дня"),
+        default=time(7, 0),
+        validators=[DataRequired(message=_l("Укажите время."))],
+    )
+    work_end = TimeField(
+        _l("Конец рабочего дня"),
+        default=time(19, 0),
+        validators=[DataRequired(message=_l("Укажите время."))],
+    )
+    work_days = MultiCheckboxField(
+        _l("Рабочие дни"), choices=options(WEEKDAYS), default=["1", "2", "3", "4", "5"]
+    )
     director_name = _name_field(_l("Ваше имя и фамилия"), 100, person_name)
     login = _login_field()
     password = NewPasswordField(_l("Пароль"), validators=[required()])
@@ -147,8 +158,9 @@ class SetupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("Телефон или e-mail"), filters=[clean_text],
-                        validators=[required(), max_length(254)])
+    login = StringField(
+        _l("Телефон или e-mail"), filters=[clean_text], validators=[required(), max_length(254)]
+    )
     password = PasswordField(_l("Пароль"), validators=[required(), max_length(1024)])
     next = HiddenField()
 
@@ -158,7 +170,9 @@ class ProfileForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Текущий пароль"), validators=[required(), max_length(1024)])
+    current_password = PasswordField(
+        _l("Текущий пароль"), validators=[required(), max_length(1024)]
+    )
     password = NewPasswordField(_l("Новый пароль"), validators=[required()])
 
 
@@ -176,10 +190,9 @@ class AttachEducatorForm(FlaskForm):
 
 
 class ChildForm(FlaskForm):
-    last_name = StringField(_l("Фамилия"), filters=[tidy_name],
-                            validators=[max_length(NAME_MAX), child_name])
-    first_name = StringField(_l("Имя"), filters=[tidy_name],
-                             validators=[max_length(NAME_MAX), child_name])
+    # child_name checks the length (NAME_MAX) along with the letters
+    last_name = StringField(_l("Фамилия"), filters=[tidy_name], validators=[child_name])
+    first_name = StringField(_l("Имя"), filters=[tidy_name], validators=[child_name])
     group_id = Select(_l("Группа"), coerce=int)
 
 
@@ -192,16 +205,21 @@ class RosterConfirmForm(FlaskForm):
 
 
 EXPIRY_CHOICES = [("1", _l("1 день")), ("7", _l("7 дней")), ("30", _l("30 дней"))]
-USES_CHOICES = [("1", _l("Один человек")), ("5", _l("До 5 человек")),
-                ("20", _l("До 20 человек")), ("0", _l("Без ограничения"))]
+USES_CHOICES = [
+    ("1", _l("Один человек")),
+    ("5", _l("До 5 человек")),
+    ("20", _l("До 20 человек")),
+    ("0", _l("Без ограничения")),
+]
 
 
 class StaffInviteForm(FlaskForm):
     position = Select(_l("Должность"), choices=options(POSITIONS.items()), default="vospitatel")
     role = Select(_l("Роль"), choices=options(STAFF_INVITE_ROLES.items()), default="educator")
     expires = Select(_l("Ссылка действует"), choices=options(EXPIRY_CHOICES), default="7")
-    max_uses = Select(_l("Сколько человек могут зарегистрироваться"), choices=options(USES_CHOICES),
-                           default="1")
+    max_uses = Select(
+        _l("Сколько человек могут зарегистрироваться"), choices=options(USES_CHOICES), default="1"
+    )
 
 
 class PositionForm(FlaskForm):

@@ -84,9 +84,7 @@ class Kindergarten(db.Model):
 
 
 class User(UserMixin, db.Model):
-    __table_args__ = (
-        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
-    )
+    __table_args__ = (CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
@@ -199,7 +197,7 @@ class StaffInvite(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     position: Mapped[str] = mapped_column(String(32))
     grants_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    max_uses: Mapped[int | None] = mapped_column(Integer, default=1)  # None: no limit
+    max_uses: Mapped[int | None] = mapped_column(Integer)  # None: no limit
     uses: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -75,23 +75,34 @@ def open_groups(kindergarten_id: int) -> Select:
 
 
 def educator_groups(user: User) -> Select:
-    return groups_overview(user.kindergarten_id).join(
-        GroupEducator, GroupEducator.group_id == Group.id
-    ).where(GroupEducator.user_id == user.id)
+    return (
+        groups_overview(user.kindergarten_id)
+        .join(GroupEducator, GroupEducator.group_id == Group.id)
+        .where(GroupEducator.user_id == user.id)
+    )
 
 
-def roster_context(kindergarten_id: int) -> tuple[dict[str, int], set[tuple[int, str]]]:
-    """Open groups by folded name, and (group id, name key) of every child attending now."""
+def roster_context(
+    kindergarten_id: int,
+) -> tuple[dict[str, int | None], set[tuple[int, str]]]:
+    """Groups by folded name (id, or None for an archived one), and (group id, name key) of
+    every child attending now."""
     groups = {
-        fold(group.name): group.id for group in db.session.scalars(open_groups(kindergarten_id))
+        fold(name): (None if archived_at else group_id)
+        for group_id, name, archived_at in db.session.execute(
+            select(Group.id, Group.name, Group.archived_at).where(
+                Group.kindergarten_id == kindergarten_id
+            )
+        )
     }
-    existing = set(
-        db.session.execute(
+    existing = {
+        (group_id, key)
+        for group_id, key in db.session.execute(
             select(Child.group_id, Child.name_key).where(
                 Child.kindergarten_id == kindergarten_id, Child.left_at.is_(None)
             )
-        ).tuples()
-    )
+        )
+    }
     return groups, existing
 
 

@@ -1,8 +1,8 @@
 """Children's names and the roster CSV: pure functions, no database.
 
 A roster file is what Russian Excel writes: «CSV (разделители — запятые)», which in a Russian
-locale means `;` between columns and Windows-1251, or UTF-8 (with or without BOM) with `;` or `,`. The first row names the columns:
-Фамилия; Имя; Группа (English headers work too).
+locale means `;` between columns and Windows-1251, or UTF-8 (with or without BOM) with `;` or
+`,`. The first row names the columns: Фамилия; Имя; Группа (English headers work too).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from .security import clean_text
@@ -26,7 +27,14 @@ CSV_MAX_ROWS = 2000
 _NAME_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-](?=[^\W\d_])|\.$)*$")
 
 HEADERS = {
-    "last_name": {"фамилия", "фамилия ребёнка", "фамилия ребенка", "last name", "last_name", "surname"},
+    "last_name": {
+        "фамилия",
+        "фамилия ребёнка",
+        "фамилия ребенка",
+        "last name",
+        "last_name",
+        "surname",
+    },
     "first_name": {"имя", "имя ребёнка", "имя ребенка", "first name", "first_name", "name"},
     "group": {"группа", "group"},
 }
@@ -77,15 +85,22 @@ class RosterFileError(ValueError):
     """The file as a whole can't be read; the message says why, in the user's language."""
 
 
-def decode(data: bytes) -> str:
+def read_upload(stream) -> str:
+    """The text of an uploaded roster file; RosterFileError says why it can't be one."""
+    data = stream.read(CSV_MAX_BYTES + 1)
     if len(data) > CSV_MAX_BYTES:
+        stream.seek(0, 2)  # the whole size, for the message
         raise RosterFileError(
             _(
                 "Файл слишком большой: %(size)s МБ. Список детей в CSV занимает меньше "
                 "1 МБ — проверьте, что выбран нужный файл.",
-                size=f"{len(data) / 1024 / 1024:.1f}",
+                size=format_decimal(stream.tell() / 1024 / 1024, format="0.0"),
             )
         )
+    return decode(data)
+
+
+def decode(data: bytes) -> str:
     if not data.strip():
         raise RosterFileError(_("Файл пустой."))
     if data.startswith(b"PK\x03\x04"):
@@ -159,10 +174,12 @@ def parse(text: str) -> list[Row]:
     return rows
 
 
-def check(rows: list[Row], groups: dict[str, int], existing: set[tuple[int, str]]) -> list[Row]:
+def check(
+    rows: list[Row], groups: dict[str, int | None], existing: set[tuple[int, str]]
+) -> list[Row]:
     """Fill each row's group and errors.
 
-    groups: folded group name -> id of the kindergarten's open groups;
+    groups: folded group name -> id of the kindergarten's group, None for an archived one;
     existing: (group id, name key) of the children who attend now.
     """
     seen: dict[tuple[int, str], int] = {}
@@ -174,8 +191,11 @@ def check(rows: list[Row], groups: dict[str, int], existing: set[tuple[int, str]
         if not row.group_name:
             row.errors.append(_("Группа не указана."))
         else:
-            row.group_id = groups.get(fold(row.group_name))
-            if row.group_id is None:
+            folded = fold(row.group_name)
+            row.group_id = groups.get(folded)
+            if folded in groups and row.group_id is None:
+                row.errors.append(_("Группа «%(name)s» в архиве.", name=row.group_name[:NAME_MAX]))
+            elif row.group_id is None:
                 row.errors.append(
                     _("Нет такой группы: «%(name)s».", name=row.group_name[:NAME_MAX])
                 )

@@ -114,9 +114,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists: pass None to burn a dummy hash."""
     hasher = _hasher()
     try:
-        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(
-            password_hash
-        )
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -200,7 +198,9 @@ def current_session_row() -> UserSession | None:
     token = session.get("sid")
     if not token:
         return None
-    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    return db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    )
 
 
 def load_user(user_id: str) -> User | None:

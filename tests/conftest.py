@@ -15,10 +15,9 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from sferum_lite import create_app
-from sferum_lite.extensions import db
+from sferum_lite.extensions import db, limiter
 
 from . import factories as f
 
@@ -142,7 +141,12 @@ def make_app(schema, _apps):
 
 @pytest.fixture(autouse=True)
 def _empty_database(_apps):
-    """Every test starts from empty tables."""
+    """Every test starts from empty tables, with rate limits off.
+
+    The limiter is one object shared by every app in the process, and each app's set-up sets its
+    on/off switch: a test that wants limits makes its app with RATELIMIT_ENABLED=True.
+    """
+    limiter.enabled = False
     yield
     with _apps[1].app_context():
         empty_tables()
@@ -206,11 +210,23 @@ def world(db_ctx) -> World:
     other_educator = f.make_staff(kindergarten, "Марина Волкова", groups=[other_group])
     child = f.make_child(group, "Петров", "Артём")
     other_child = f.make_child(other_group, "Соколова", "Ева")
-    parent = f.make_parent(kindergarten, "Екатерина Петрова", children=[child],
-                           email="katya@example.ru")
+    parent = f.make_parent(
+        kindergarten, "Екатерина Петрова", children=[child], email="katya@example.ru"
+    )
     other_group_parent = f.make_parent(kindergarten, "Ирина Соколова", children=[other_child])
-    return World(kindergarten, director, admin, educator, other_educator, parent,
-                 other_group_parent, group, other_group, child, other_child)
+    return World(
+        kindergarten,
+        director,
+        admin,
+        educator,
+        other_educator,
+        parent,
+        other_group_parent,
+        group,
+        other_group,
+        child,
+        other_child,
+    )
 
 
 @pytest.fixture

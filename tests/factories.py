@@ -31,8 +31,12 @@ def next_phone() -> str:
     return f"+7916{next(_phones):07d}"
 
 
-def make_kindergarten(name="Детский сад № 7 «Берёзка»", director_name="Ольга Смирнова",
-                      login=None, timezone="Europe/Moscow") -> Kindergarten:
+def make_kindergarten(
+    name="Детский сад № 7 «Берёзка»",
+    director_name="Ольга Смирнова",
+    login=None,
+    timezone="Europe/Moscow",
+) -> Kindergarten:
     director = do_setup(
         kindergarten_name=name,
         timezone=timezone,
@@ -52,21 +56,42 @@ def director_of(kindergarten: Kindergarten) -> User:
     )
 
 
-def make_user(kindergarten, name="Мария Иванова", *, phone=None, email=None, password=PASSWORD,
-              **fields) -> User:
+def make_user(
+    kindergarten, name="Мария Иванова", *, phone=None, email=None, password=PASSWORD, **fields
+) -> User:
     if email is None and phone is None:
         phone = next_phone()
-    user = User(kindergarten_id=kindergarten.id, name=name, phone=phone, email=email,
-                password_hash=hash_password(password), **fields)
+    user = User(
+        kindergarten_id=kindergarten.id,
+        name=name,
+        phone=phone,
+        email=email,
+        password_hash=hash_password(password),
+        **fields,
+    )
     db.session.add(user)
     db.session.commit()
     return user
 
 
-def make_staff(kindergarten, name="Анна Павлова", *, position="vospitatel", verified=True,
-               admin=False, groups=(), **fields) -> User:
-    user = make_user(kindergarten, name, position=position, is_admin=admin,
-                     verified_at=utcnow() if verified else None, **fields)
+def make_staff(
+    kindergarten,
+    name="Анна Павлова",
+    *,
+    position="vospitatel",
+    verified=True,
+    admin=False,
+    groups=(),
+    **fields,
+) -> User:
+    user = make_user(
+        kindergarten,
+        name,
+        position=position,
+        is_admin=admin,
+        verified_at=utcnow() if verified else None,
+        **fields,
+    )
     join_system_chats(user)
     for group in groups:
         db.session.add(GroupEducator(group_id=group.id, user_id=user.id))
@@ -75,8 +100,9 @@ def make_staff(kindergarten, name="Анна Павлова", *, position="vospit
 
 
 def make_group(kindergarten, name="Солнышко", *, educators=(), archived=False) -> Group:
-    group = Group(kindergarten_id=kindergarten.id, name=name,
-                  archived_at=utcnow() if archived else None)
+    group = Group(
+        kindergarten_id=kindergarten.id, name=name, archived_at=utcnow() if archived else None
+    )
     db.session.add(group)
     db.session.flush()
     for educator in educators:
@@ -86,9 +112,14 @@ def make_group(kindergarten, name="Солнышко", *, educators=(), archived=
 
 
 def make_child(group, last_name="Петров", first_name="Артём", *, left=False) -> Child:
-    child = Child(kindergarten_id=group.kindergarten_id, group_id=group.id, last_name=last_name,
-                  first_name=first_name, name_key=name_key(last_name, first_name),
-                  left_at=utcnow() if left else None)
+    child = Child(
+        kindergarten_id=group.kindergarten_id,
+        group_id=group.id,
+        last_name=last_name,
+        first_name=first_name,
+        name_key=name_key(last_name, first_name),
+        left_at=utcnow() if left else None,
+    )
     db.session.add(child)
     db.session.commit()
     return child
@@ -102,12 +133,26 @@ def make_parent(kindergarten, name="Екатерина Петрова", *, child
     return user
 
 
-def make_staff_invite(kindergarten, created_by, *, position="vospitatel", grants_admin=False,
-                      max_uses=1, uses=0, days=7, revoked=False) -> StaffInvite:
+def make_staff_invite(
+    kindergarten,
+    created_by,
+    *,
+    position="vospitatel",
+    grants_admin=False,
+    max_uses=1,
+    uses=0,
+    days=7,
+    revoked=False,
+) -> StaffInvite:
     invite = StaffInvite(
-        kindergarten_id=kindergarten.id, token=secrets.token_urlsafe(32), position=position,
-        grants_admin=grants_admin, max_uses=max_uses, uses=uses,
-        expires_at=utcnow() + timedelta(days=days), created_by_id=created_by.id,
+        kindergarten_id=kindergarten.id,
+        token=secrets.token_urlsafe(32),
+        position=position,
+        grants_admin=grants_admin,
+        max_uses=max_uses,
+        uses=uses,
+        expires_at=utcnow() + timedelta(days=days),
+        created_by_id=created_by.id,
         revoked_at=utcnow() if revoked else None,
     )
     db.session.add(invite)

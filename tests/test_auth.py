@@ -34,8 +34,14 @@ def sessions_of(user) -> int:
 
 @pytest.mark.parametrize(
     "typed",
-    ["8 912 345-67-89", "+7 (912) 345 67 89", "89123456789", "+79123456789", "8(912)3456789",
-     "7 912 345 67 89"],
+    [
+        "8 912 345-67-89",
+        "+7 (912) 345 67 89",
+        "89123456789",
+        "+79123456789",
+        "8(912)3456789",
+        "7 912 345 67 89",
+    ],
 )
 def test_sign_in_with_a_phone_in_any_common_form(client, olga, typed):
     response = login(client, typed)
@@ -121,8 +127,9 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, olga):
     laptop = sign_in(app.test_client(), olga)
     assert sessions_of(olga) == 2
 
-    response = laptop.post("/profile/password", data={
-        "current_password": f.PASSWORD, "password": "новая весна 2027"})
+    response = laptop.post(
+        "/profile/password", data={"current_password": f.PASSWORD, "password": "новая весна 2027"}
+    )
     assert response.status_code == 303
     assert laptop.get("/").status_code == 200
     assert phone.get("/").status_code == 302
@@ -143,8 +150,7 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, olga):
 def test_bad_password_change_keeps_the_old_password(app, olga, current, new, message):
     client = sign_in(app.test_client(), olga)
     before = olga.password_hash
-    response = client.post("/profile/password", data={"current_password": current,
-                                                      "password": new})
+    response = client.post("/profile/password", data={"current_password": current, "password": new})
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.get(User, olga.id).password_hash == before
@@ -196,8 +202,17 @@ def test_the_interface_language_is_kept_per_person(app, olga):
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "https:evil.example", "javascript:alert(1)", "http://evil.example/",
-     "/\\evil.example", "\\\\evil.example", "/\r\nLocation: http://evil.example", " //evil.example", ""],
+    [
+        "//evil.example",
+        "https:evil.example",
+        "javascript:alert(1)",
+        "http://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\r\nLocation: http://evil.example",
+        " //evil.example",
+        "",
+    ],
 )
 def test_next_only_leads_to_local_paths(client, olga, target):
     response = login(client, PHONE, next=target)

@@ -27,8 +27,13 @@ def schema_differences(connection) -> list:
         connection, opts={"compare_type": True, "render_item": render_item}
     )
     return [
-        diff for diff in compare_metadata(context, db.metadata)
-        if not (isinstance(diff, tuple) and diff[0] == "remove_table" and diff[1].name == "alembic_version")
+        diff
+        for diff in compare_metadata(context, db.metadata)
+        if not (
+            isinstance(diff, tuple)
+            and diff[0] == "remove_table"
+            and diff[1].name == "alembic_version"
+        )
     ]
 
 
@@ -92,8 +97,15 @@ def test_requests_that_may_write_hold_the_write_lock_from_their_first_read(app, 
 def test_foreign_keys_are_enforced(db_ctx, world):
     from sferum_lite.models import Child
 
-    db.session.add(Child(kindergarten_id=world.kindergarten.id, group_id=999999,
-                         last_name="Нет", first_name="Группы", name_key="нет группы"))
+    db.session.add(
+        Child(
+            kindergarten_id=world.kindergarten.id,
+            group_id=999999,
+            last_name="Нет",
+            first_name="Группы",
+            name_key="нет группы",
+        )
+    )
     with pytest.raises(Exception, match="FOREIGN KEY"):
         db.session.commit()
     db.session.rollback()

@@ -100,10 +100,6 @@ def seeded(app, db_ctx):
 
 
 def test_output_names_the_kindergarten(seeded):
-    # BUG: sferum_lite/cli.py prints «Demo kindergarten created. Open … and sign in.» without
-    # the kindergarten's name, so the person can't tell which kindergarten they are about to
-    # sign in to. Fix: include it, e.g.
-    # click.echo(f"Demo kindergarten «{demo.KINDERGARTEN}» created. Open {base}/ and sign in.")
     assert KINDERGARTEN in seeded.output
 
 

@@ -44,11 +44,18 @@ def test_every_text_input_has_a_length_limit():
             field_class = unbound.field_class
             if not issubclass(field_class, Field) or issubclass(field_class, FileField):
                 continue
-            if field_class.__name__ not in {"StringField", "PasswordField", "LoginField",
-                                            "NewPasswordField", "HiddenField", "TextAreaField"}:
+            if field_class.__name__ not in {
+                "StringField",
+                "PasswordField",
+                "LoginField",
+                "NewPasswordField",
+                "HiddenField",
+                "TextAreaField",
+            }:
                 continue
             validators = unbound.kwargs.get("validators", [])
             limited = any(isinstance(v, Length) and v.max and v.max > 0 for v in validators)
+            limited = limited or forms.child_name in validators  # checks roster.NAME_MAX
             if field_class.__name__ == "NewPasswordField":
                 limited = True  # password_problem() refuses more than PASSWORD_MAX
             if field_class.__name__ == "HiddenField" and field_name == "next":

@@ -39,8 +39,15 @@ def grow(world, n):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/admin/", "/admin/groups", "/admin/children", "/admin/staff", "/admin/staff/invites",
-     "/admin/groups/{group}"],
+    [
+        "/",
+        "/admin/",
+        "/admin/groups",
+        "/admin/children",
+        "/admin/staff",
+        "/admin/staff/invites",
+        "/admin/groups/{group}",
+    ],
 )
 def test_pages_cost_the_same_number_of_queries_for_more_rows(app, world, as_user, path):
     client = as_user(world.admin)

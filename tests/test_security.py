@@ -16,7 +16,6 @@ from . import factories as f
 from .conftest import sign_in
 from .test_route_matrix import url_values
 
-
 REFERER = {"Referer": "https://localhost/"}  # the tests' requests are https, like production
 
 
@@ -34,8 +33,14 @@ def test_every_post_route_refuses_a_missing_or_stale_csrf_token(csrf_app, world)
     client = csrf_app.test_client()
     # sign in with a real token, as a browser would
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"login": world.director.login, "password": f.PASSWORD,
-                                       "csrf_token": token}, headers=REFERER).status_code == 303
+    assert (
+        client.post(
+            "/login",
+            data={"login": world.director.login, "password": f.PASSWORD, "csrf_token": token},
+            headers=REFERER,
+        ).status_code
+        == 303
+    )
     posts = [rule for rule in csrf_app.url_map.iter_rules() if "POST" in rule.methods]
     assert len(posts) > 20
     for rule in posts:
@@ -56,22 +61,34 @@ def test_every_post_route_refuses_a_missing_or_stale_csrf_token(csrf_app, world)
 def test_forms_and_htmx_requests_with_the_token_pass(csrf_app, world):
     client = csrf_app.test_client()
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"login": world.admin.login, "password": f.PASSWORD,
-                                "csrf_token": token}, headers=REFERER)
+    client.post(
+        "/login",
+        data={"login": world.admin.login, "password": f.PASSWORD, "csrf_token": token},
+        headers=REFERER,
+    )
     page = client.get("/admin/groups").get_data(as_text=True)
     token = csrf_token_from(page)
     # the token htmx sends is the one on <body hx-headers:inherited=…>
-    header_token = re.search(r'hx-headers:inherited=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(1)
-    response = client.post("/admin/groups", data={"name": "Ромашка", "csrf_token": token},
-                           headers=REFERER)
+    header_token = re.search(r'hx-headers:inherited=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(
+        1
+    )
+    response = client.post(
+        "/admin/groups", data={"name": "Ромашка", "csrf_token": token}, headers=REFERER
+    )
     assert response.status_code == 303
-    response = client.post(f"/admin/groups/{world.group.id}/rename", data={"name": "Лучики"},
-                           headers={"X-CSRFToken": header_token, "HX-Request": "true", **REFERER})
+    response = client.post(
+        f"/admin/groups/{world.group.id}/rename",
+        data={"name": "Лучики"},
+        headers={"X-CSRFToken": header_token, "HX-Request": "true", **REFERER},
+    )
     assert response.status_code == 303
     assert db.session.get(Group, world.group.id).name == "Лучики"
     # over https a valid token from another site's page is refused as well
-    response = client.post("/admin/groups", data={"name": "Чужая", "csrf_token": token},
-                           headers={"Referer": "https://evil.example/"})
+    response = client.post(
+        "/admin/groups",
+        data={"name": "Чужая", "csrf_token": token},
+        headers={"Referer": "https://evil.example/"},
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(Group).where(Group.name == "Чужая")) is None
 
@@ -105,8 +122,9 @@ def test_session_cookie_flags(client, world):
 
 def test_cookie_not_secure_over_plain_http(make_app, world):
     app = make_app(BASE_URL="http://127.0.0.1:5000")
-    response = app.test_client().post("/login", data={"login": world.parent.login,
-                                                      "password": f.PASSWORD})
+    response = app.test_client().post(
+        "/login", data={"login": world.parent.login, "password": f.PASSWORD}
+    )
     assert "Secure" not in response.headers["Set-Cookie"]
 
 
@@ -152,11 +170,17 @@ def test_405_page(client, world):
 def test_413_page_for_a_body_over_the_limit(make_app, world):
     app = make_app(MAX_UPLOAD_MB=1)
     client = sign_in(app.test_client(), world.admin)
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
-            + b"x" * (2 * 1024 * 1024) + b"\r\n--b--\r\n")
-    response = client.post("/admin/children/import", input_stream=io.BytesIO(body),
-                           content_type="multipart/form-data; boundary=b",
-                           content_length=len(body))
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        + b"x" * (2 * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        "/admin/children/import",
+        input_stream=io.BytesIO(body),
+        content_type="multipart/form-data; boundary=b",
+        content_length=len(body),
+    )
     assert response.status_code == 413
     assert "Файл слишком большой" in response.get_data(as_text=True)
 
@@ -178,11 +202,14 @@ def test_500_page_and_nothing_half_saved(make_app, world):
 
 def test_no_password_or_token_in_the_audit_log(app, world, as_user):
     admin = as_user(world.admin)
-    admin.post("/admin/staff/invites", data={"position": "vospitatel", "role": "educator",
-                                             "expires": "7", "max_uses": "1"})
+    admin.post(
+        "/admin/staff/invites",
+        data={"position": "vospitatel", "role": "educator", "expires": "7", "max_uses": "1"},
+    )
     invite_token = db.session.scalar(select(StaffInvite.token))
     sign_in(app.test_client(), world.parent).post(
-        "/profile/password", data={"current_password": f.PASSWORD, "password": "новая весна 2027"})
+        "/profile/password", data={"current_password": f.PASSWORD, "password": "новая весна 2027"}
+    )
     for row in db.session.scalars(select(AuditLog)):
         text = repr(row.details)
         assert invite_token not in text

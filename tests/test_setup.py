@@ -1,4 +1,4 @@
-"""The setup page: the first visit on an empty database creates the kindergarten and its director."""
+"""The setup page: the first visit on an empty database creates the kindergarten and director."""
 
 from __future__ import annotations
 
@@ -50,7 +50,10 @@ def test_setup_page_offers_russian_defaults(client):
     assert '<option selected value="Europe/Moscow">' in html
     assert 'value="07:00"' in html and 'value="19:00"' in html
     for day in "12345":
-        assert f'checked id="work_days-{int(day) - 1}" name="work_days" type="checkbox" value="{day}"' in html
+        assert (
+            f'checked id="work_days-{int(day) - 1}" name="work_days" type="checkbox" value="{day}"'
+            in html
+        )
     assert 'id="work_days-5" name="work_days" type="checkbox" value="6"' in html  # Saturday off
 
 
@@ -89,8 +92,9 @@ def test_setup_is_gone_afterwards_and_a_second_submit_changes_nothing(client, db
     assert client.get("/setup").status_code == 404
 
     other = client.application.test_client()
-    response = other.post("/setup", data=setup_data(kindergarten_name="Другой сад",
-                                                    login="+7 999 111-22-33"))
+    response = other.post(
+        "/setup", data=setup_data(kindergarten_name="Другой сад", login="+7 999 111-22-33")
+    )
     assert response.status_code == 409
     assert "уже настроен" in response.get_data(as_text=True)
     assert count(Kindergarten) == 1 and count(User) == 1

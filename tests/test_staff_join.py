@@ -347,12 +347,7 @@ def test_signing_in_as_suggested_after_a_taken_login_leads_to_accepting(world, i
     assert response.location == "/join/staff"
 
     page = client.get("/join/staff")
-    # BUG: signing in clears the whole cookie session (actions/accounts.py `_start_session`,
-    # `session.clear()` keeps only "locale"), so the invite token put there by
-    # /staff-invite/<token> is lost: the person lands on the 404 «Ссылка недействительна» page
-    # instead of «Принять приглашение». Both the registration page's «У меня уже есть учётная
-    # запись — войти» link and the taken-login message lead into this dead end. Fix: keep
-    # session["staff_invite"] across `_start_session` (like "locale").
+    # Signing in keeps the invite opened before: the person lands on «Принять приглашение».
     assert page.status_code == 200, page.status_code
     assert "Принять приглашение" in text(page)
 
@@ -645,11 +640,7 @@ def test_a_newcomer_admin_cannot_verify_themselves(world, client):
 
     response = client.post(f"/admin/staff/{newcomer.id}/verify")
 
-    # BUG: permissions.py `can_verify(actor, target)` does not exclude actor == target, so a
-    # person who registered through an admin-granting link (possibly forwarded or leaked) gets
-    # 303 here and the verified badge without anyone having confirmed them; the staff list
-    # even shows them a «Подтвердить» button on their own row. Fix: add
-    # `and target.id != actor.id` to can_verify (the view then answers 403).
+    # Nobody verifies themselves: the badge needs another administrator.
     assert response.status_code == 403
     assert newcomer.verified_at is None
 

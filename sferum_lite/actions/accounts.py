@@ -17,7 +17,6 @@ from . import ActionError
 from .audit import record
 from .memberships import join_system_chats
 
-
 # What a visitor's session carries over into the signed-in one: the language they chose and an
 # invite they opened before signing in.
 KEPT_ON_SIGN_IN = ("locale", "staff_invite")
@@ -154,8 +153,15 @@ def do_register_staff(
     db.session.flush()
     _make_staff(user, invite)
     db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
-    record(user, "staff.joined", user, invite_id=invite.id, position=invite.position,
-           admin=invite.grants_admin, new_account=True)
+    record(
+        user,
+        "staff.joined",
+        user,
+        invite_id=invite.id,
+        position=invite.position,
+        admin=invite.grants_admin,
+        new_account=True,
+    )
     _start_session(user)
     db.session.commit()
     login_user(user)
@@ -168,6 +174,13 @@ def do_join_staff(invite: StaffInvite, user: User) -> None:
         raise ActionError(_("Эта ссылка-приглашение больше не действует."))
     _use_invite(invite)
     _make_staff(user, invite)
-    record(user, "staff.joined", user, invite_id=invite.id, position=invite.position,
-           admin=invite.grants_admin, new_account=False)
+    record(
+        user,
+        "staff.joined",
+        user,
+        invite_id=invite.id,
+        position=invite.position,
+        admin=invite.grants_admin,
+        new_account=False,
+    )
     db.session.commit()

@@ -113,8 +113,14 @@ def do_import_children(actor: User, rows: list[Row]) -> int:
             )
         )
     per_group = Counter(row.group_id for row in good)
-    record(actor, "children.imported", None, kindergarten_id=actor.kindergarten_id,
-           added=len(good), skipped=len(rows) - len(good),
-           per_group={str(k): v for k, v in per_group.items()})
+    record(
+        actor,
+        "children.imported",
+        None,
+        kindergarten_id=actor.kindergarten_id,
+        added=len(good),
+        skipped=len(rows) - len(good),
+        per_group={str(k): v for k, v in per_group.items()},
+    )
     db.session.commit()
     return len(good)

@@ -76,8 +76,9 @@ def do_attach_educator(actor: User, group: Group, educator: User) -> None:
     exists = db.session.get(GroupEducator, (group.id, educator.id))
     if exists is None:
         db.session.add(GroupEducator(group_id=group.id, user_id=educator.id))
-        record(actor, "group.educator_attached", group, educator_id=educator.id,
-               educator=educator.name)
+        record(
+            actor, "group.educator_attached", group, educator_id=educator.id, educator=educator.name
+        )
         db.session.commit()
 
 
@@ -88,6 +89,7 @@ def do_detach_educator(actor: User, group: Group, educator: User) -> None:
         )
     )
     if result.rowcount:
-        record(actor, "group.educator_detached", group, educator_id=educator.id,
-               educator=educator.name)
+        record(
+            actor, "group.educator_detached", group, educator_id=educator.id, educator=educator.name
+        )
         db.session.commit()

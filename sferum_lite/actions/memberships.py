@@ -12,7 +12,9 @@ STAFF_SYSTEM_CHATS = ("staff_group", "staff", "news")
 
 def join_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
     chats = db.session.scalars(
-        select(Chat.id).where(Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems))
+        select(Chat.id).where(
+            Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems)
+        )
     ).all()
     present = set(
         db.session.scalars(
@@ -26,7 +28,8 @@ def join_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
             db.session.add(ChatMember(chat_id=chat_id, user_id=user.id))
 
 
-def leave_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
+def leave_system_chats(user, systems=None) -> None:
+    systems = systems or STAFF_SYSTEM_CHATS
     chat_ids = select(Chat.id).where(
         Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems)
     )

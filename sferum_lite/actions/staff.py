@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 
 from ..extensions import db
-from ..models import GroupEducator, StaffInvite, User, utcnow
+from ..models import EDUCATOR_POSITIONS, GroupEducator, StaffInvite, User, utcnow
 from .accounts import end_sessions
 from .audit import record
 from .memberships import leave_system_chats
@@ -36,8 +36,15 @@ def do_create_staff_invite(
         created_by_id=actor.id,
     )
     db.session.add(invite)
-    record(actor, "staff_invite.created", invite, position=position, admin=grants_admin,
-           max_uses=max_uses, expires_at=expires_at.isoformat())
+    record(
+        actor,
+        "staff_invite.created",
+        invite,
+        position=position,
+        admin=grants_admin,
+        max_uses=max_uses,
+        expires_at=expires_at.isoformat(),
+    )
     db.session.commit()
     return invite
 
@@ -63,21 +70,30 @@ def do_set_admin(actor: User, member: User, value: bool) -> None:
     if member.is_admin == value:
         return
     member.is_admin = value
-    record(actor, "staff.admin_granted" if value else "staff.admin_withdrawn", member,
-           name=member.name)
+    record(
+        actor, "staff.admin_granted" if value else "staff.admin_withdrawn", member, name=member.name
+    )
     db.session.commit()
 
 
 def do_set_position(actor: User, member: User, position: str) -> None:
+    """A new position; someone who is no longer an educator is detached from their groups."""
     if member.position == position:
         return
     record(actor, "staff.position_changed", member, old=member.position, new=position)
     member.position = position
+    if position not in EDUCATOR_POSITIONS:
+        detached = db.session.execute(
+            delete(GroupEducator).where(GroupEducator.user_id == member.id)
+        ).rowcount
+        if detached:
+            record(actor, "staff.detached_from_groups", member, groups=detached)
     db.session.commit()
 
 
 def do_dismiss_staff(actor: User, member: User) -> None:
-    """Dismissal: sessions end, groups and staff chats are left, their open invites die."""
+    """Dismissal: sessions end, groups and staff chats are left, their open invites die.
+    A parent keeps reading the kindergarten's news."""
     if member.dismissed_at is not None:
         return
     now = utcnow()
@@ -85,7 +101,7 @@ def do_dismiss_staff(actor: User, member: User) -> None:
     member.is_admin = False
     end_sessions(member)
     db.session.execute(delete(GroupEducator).where(GroupEducator.user_id == member.id))
-    leave_system_chats(member)
+    leave_system_chats(member, ("staff_group", "staff") if member.has_children else None)
     db.session.execute(
         update(StaffInvite)
         .where(StaffInvite.created_by_id == member.id, StaffInvite.revoked_at.is_(None))

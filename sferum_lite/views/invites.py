@@ -67,8 +67,13 @@ def join_staff():
             action_failed(form, error)
         else:
             session.pop(SESSION_KEY, None)
-            flash(_("Добро пожаловать! Администратор подтвердит вашу учётную запись, "
-                    "и рядом с вашим именем появится значок."), "success")
+            flash(
+                _(
+                    "Добро пожаловать! Администратор подтвердит вашу учётную запись, "
+                    "и рядом с вашим именем появится значок."
+                ),
+                "success",
+            )
             return see_other("main.home")
     return page("invites/join_staff.html", form=form, invite=invite, consent=consent)
 
@@ -84,7 +89,9 @@ def _join_existing(invite):
             action_failed(form, error)
         else:
             session.pop(SESSION_KEY, None)
-            flash(_("Вы в списке сотрудников. Администратор подтвердит вашу учётную запись."),
-                  "success")
+            flash(
+                _("Вы в списке сотрудников. Администратор подтвердит вашу учётную запись."),
+                "success",
+            )
             return see_other("main.home")
     return page("invites/join_existing.html", form=form, invite=invite)

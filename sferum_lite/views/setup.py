@@ -40,7 +40,11 @@ def setup():
             action_failed(form, error)
         else:
             do_sign_in(director)
-            flash(_("Детский сад создан. Теперь добавьте группы и пригласите сотрудников."), "success")
+            flash(
+                _("Детский сад создан. Теперь добавьте группы и пригласите сотрудников."), "success"
+            )
             return see_other("admin.index")
     name = form.kindergarten_name.data or _("детский сад")
-    return page("setup/setup.html", form=form, consent_text=DEFAULT_CONSENT.format(kindergarten=name))
+    return page(
+        "setup/setup.html", form=form, consent_text=DEFAULT_CONSENT.format(kindergarten=name)
+    )

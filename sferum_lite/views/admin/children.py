@@ -80,8 +80,14 @@ def child_new():
         except ActionError as error:
             action_failed(form, error)
         else:
-            flash(_("%(name)s добавлен(а) в группу «%(group)s».", name=child.full_name,
-                    group=child.group.name), "success")
+            flash(
+                _(
+                    "%(name)s добавлен(а) в группу «%(group)s».",
+                    name=child.full_name,
+                    group=child.group.name,
+                ),
+                "success",
+            )
             if request.form.get("another"):
                 return see_other("admin.child_new", group=child.group_id)
             return see_other("admin.children", group=child.group_id)
@@ -155,7 +161,7 @@ def roster_import():
     form = RosterUploadForm()
     if form.validate_on_submit():
         try:
-            text = roster.decode(form.file.data.read(roster.CSV_MAX_BYTES + 1))
+            text = roster.read_upload(form.file.data.stream)
             return _preview(text, form)
         except roster.RosterFileError as error:
             form.file.errors = [str(error)]

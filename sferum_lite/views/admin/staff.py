@@ -110,8 +110,14 @@ def staff_dismiss(user_id):
     if not can_dismiss(current_user, member):
         abort(403)
     do_dismiss_staff(current_user, member)
-    flash(_("%(name)s уволен(а): сеансы на всех устройствах завершены, из групп и чатов "
-            "сотрудников удалён(а).", name=member.name), "success")
+    flash(
+        _(
+            "%(name)s уволен(а): сеансы на всех устройствах завершены, из групп и чатов "
+            "сотрудников удалён(а).",
+            name=member.name,
+        ),
+        "success",
+    )
     return see_other("admin.staff")
 
 
