@@ -42,7 +42,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="ru-RU"
+        )
         page.goto(base + "/login")
         page.screenshot(path=out / "login.png", full_page=True)
         page.fill("input[name=login]", login)
@@ -62,6 +64,16 @@ def main() -> None:
             name = path.strip("/").replace("/", "-") or "home"
             page.screenshot(path=out / f"{name}.png", full_page=True)
             print(out / f"{name}.png")
+            # and the first object each list links to: a group, a child, a person, an invite
+            links = page.eval_on_selector_all(
+                "main a[href]", "els => els.map(e => e.getAttribute('href'))"
+            )
+            first = next((a for a in links if re.fullmatch(re.escape(path.rstrip("/")) + r"/\d+", a)), None)
+            if first:
+                page.goto(base + first)
+                name = first.strip("/").replace("/", "-")
+                page.screenshot(path=out / f"{name}.png", full_page=True)
+                print(out / f"{name}.png")
         browser.close()
 
 

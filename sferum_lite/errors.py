@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
@@ -57,12 +57,14 @@ def error_page(code: int, message=None):
         # refused before routing (an untrusted Host): no page can be built, say it plainly
         return f"{code} {PAGES.get(code, PAGES[500])[0]}", code, {"Content-Type": "text/plain"}
     title, default_message = PAGES.get(code, PAGES[500])
-    return (
-        render_template(
-            "errors/error.html", code=code, title=title, message=message or default_message
-        ),
-        code,
+    html = render_template(
+        "errors/error.html", code=code, title=title, message=message or default_message
     )
+    headers = {}
+    if request.headers.get("HX-Request"):
+        # htmx 4 swaps error answers into the request's target: show the page whole instead
+        headers = {"HX-Retarget": "body", "HX-Reswap": "outerHTML"}
+    return html, code, headers
 
 
 def register_error_handlers(app: Flask) -> None:

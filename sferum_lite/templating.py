@@ -64,6 +64,7 @@ def register_template_helpers(app: Flask) -> None:
     @app.after_request
     def long_cache_for_versioned_static(response):
         if request.endpoint == "static" and request.args.get("v"):
+            response.cache_control.no_cache = None
             response.cache_control.public = True
             response.cache_control.max_age = 31536000
             response.cache_control.immutable = True

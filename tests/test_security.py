@@ -150,6 +150,7 @@ def test_versioned_static_files_are_cached_for_a_year(client, world):
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
         assert "immutable" in response.headers["Cache-Control"]
+        assert "no-cache" not in response.headers["Cache-Control"]
 
 
 @pytest.mark.parametrize(

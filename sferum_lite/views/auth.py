@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -31,9 +33,21 @@ from . import page, see_other
 bp = Blueprint("auth", __name__)
 
 
+def _return_path() -> str | None:
+    """Where to come back after signing in: this page for a GET; for a POST (a form or an htmx
+    click whose session ended) the page it was sent from — never the POST-only address."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    came_from = request.headers.get("HX-Current-URL") or request.referrer or ""
+    parts = urlsplit(came_from)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    target = url_for("auth.login", next=_return_path())
     if request.headers.get("HX-Request"):
         response = make_response("", 204)
         response.headers["HX-Redirect"] = target
