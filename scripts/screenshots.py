@@ -68,7 +68,8 @@ def main() -> None:
             links = page.eval_on_selector_all(
                 "main a[href]", "els => els.map(e => e.getAttribute('href'))"
             )
-            first = next((a for a in links if re.fullmatch(re.escape(path.rstrip("/")) + r"/\d+", a)), None)
+            pattern = re.escape(path.rstrip("/")) + r"/\d+"
+            first = next((a for a in links if re.fullmatch(pattern, a)), None)
             if first:
                 page.goto(base + first)
                 name = first.strip("/").replace("/", "-")
