@@ -13,11 +13,9 @@ from datetime import time, timedelta
 
 from .actions.audit import record
 from .actions.memberships import join_system_chats
-from .actions.setup import SYSTEM_CHATS
+from .actions.setup import create_system_chats
 from .extensions import db
 from .models import (
-    Chat,
-    ChatMember,
     Child,
     Consent,
     ConsentText,
@@ -225,17 +223,7 @@ def seed(password: str | None = None) -> DemoLogins:
         if group_index is not None:
             db.session.add(GroupEducator(group_id=groups[group_index].id, user_id=user.id))
     director = staff[0]
-    for system, (kind, title) in SYSTEM_CHATS.items():
-        chat = Chat(
-            kindergarten_id=kindergarten.id,
-            kind=kind,
-            title=title,
-            system=system,
-            created_by_id=director.id,
-        )
-        db.session.add(chat)
-        db.session.flush()
-        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+    create_system_chats(kindergarten, director)
     for user in staff[1:]:
         join_system_chats(user)
 

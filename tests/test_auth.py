@@ -232,3 +232,14 @@ def test_dismissed_staff_members_old_cookie_opens_nothing(app, world):
     assert director.post(f"/admin/staff/{world.educator.id}/dismiss").status_code == 303
     response = educator.get("/")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_many_sign_in_attempts_from_one_address_are_slowed_down(make_app, world):
+    """Besides the per-account lock-out, one address may try at most 30 sign-ins a minute."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    for attempt in range(30):
+        login(client, f"someone{attempt}@example.ru", "неверно")
+    response = login(client, "someone-else@example.ru", "неверно")
+    assert response.status_code == 429
+    assert "Слишком много попыток" in response.get_data(as_text=True)

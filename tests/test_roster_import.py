@@ -77,24 +77,30 @@ def confirm(client, preview):
 
 
 def preview_rows(response) -> list[dict]:
-    """Each row of the preview table: line, names, group, and its errors (empty when ok)."""
+    """Each row of the preview, in the file's order: line, names, group, and its errors."""
     body = page_text(response)
-    tbody = body[body.index("<tbody>") : body.index("</tbody>")]
     rows = []
-    for match in re.finditer(r"<tr( class=\"row-error\")?\s*>(.*?)</tr>", tbody, re.S):
-        cells = re.findall(r"<td>(.*?)</td>", match.group(2), re.S)
-        errors = [html.unescape(e) for e in re.findall(r"<small>(.*?)</small>", cells[4])]
+    pattern = r'<li class="preview-row( row-error)?" data-line="(\d+)">(.*?)</li>'
+    for match in re.finditer(pattern, body, re.S):
+        part = match.group(3)
+
+        def span(name, part=part):
+            return html.unescape(re.search(rf'<span class="{name}">(.*?)</span>', part).group(1))
+
         rows.append(
             {
-                "line": int(cells[0]),
-                "last_name": html.unescape(cells[1]),
-                "first_name": html.unescape(cells[2]),
-                "group": html.unescape(cells[3]),
-                "errors": errors,
-                "ok": match.group(1) is None and "✓" in cells[4],
+                "line": int(match.group(2)),
+                "last_name": span("last"),
+                "first_name": span("first"),
+                "group": span("group"),
+                "errors": [
+                    html.unescape(e)
+                    for e in re.findall(r'<small class="field-error">(.*?)</small>', part)
+                ],
+                "ok": match.group(1) is None and "✓" in part,
             }
         )
-    return rows
+    return sorted(rows, key=lambda row: row["line"])
 
 
 def children():

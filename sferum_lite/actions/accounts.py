@@ -118,13 +118,23 @@ def _use_invite(invite: StaffInvite) -> None:
     )
 
 
-def _make_staff(user: User, invite: StaffInvite) -> None:
+def _make_staff(user: User, invite: StaffInvite, *, new_account: bool) -> None:
+    """The invite's position and role, unverified, in the staff chats; logged."""
     user.position = invite.position
     user.is_admin = invite.grants_admin
     user.verified_at = None
     user.verified_by_id = None
     user.dismissed_at = None
     join_system_chats(user)
+    record(
+        user,
+        "staff.joined",
+        user,
+        invite_id=invite.id,
+        position=invite.position,
+        admin=invite.grants_admin,
+        new_account=new_account,
+    )
 
 
 def do_register_staff(
@@ -151,17 +161,8 @@ def do_register_staff(
     )
     db.session.add(user)
     db.session.flush()
-    _make_staff(user, invite)
+    _make_staff(user, invite, new_account=True)
     db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
-    record(
-        user,
-        "staff.joined",
-        user,
-        invite_id=invite.id,
-        position=invite.position,
-        admin=invite.grants_admin,
-        new_account=True,
-    )
     _start_session(user)
     db.session.commit()
     login_user(user)
@@ -173,14 +174,5 @@ def do_join_staff(invite: StaffInvite, user: User) -> None:
     if user.kindergarten_id != invite.kindergarten_id:
         raise ActionError(_("Эта ссылка-приглашение больше не действует."))
     _use_invite(invite)
-    _make_staff(user, invite)
-    record(
-        user,
-        "staff.joined",
-        user,
-        invite_id=invite.id,
-        position=invite.position,
-        admin=invite.grants_admin,
-        new_account=False,
-    )
+    _make_staff(user, invite, new_account=False)
     db.session.commit()

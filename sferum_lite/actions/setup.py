@@ -23,6 +23,21 @@ SYSTEM_CHATS = {
 }
 
 
+def create_system_chats(kindergarten: Kindergarten, director: User) -> None:
+    """The staff group and the two channels every kindergarten has; the director moderates."""
+    for system, (kind, title) in SYSTEM_CHATS.items():
+        chat = Chat(
+            kindergarten_id=kindergarten.id,
+            kind=kind,
+            title=title,
+            system=system,
+            created_by_id=director.id,
+        )
+        db.session.add(chat)
+        db.session.flush()
+        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+
+
 def is_set_up() -> bool:
     return db.session.scalar(select(Kindergarten.id).limit(1)) is not None
 
@@ -66,17 +81,7 @@ def do_setup(
     db.session.add_all([director, consent_text])
     db.session.flush()
     db.session.add(Consent(user_id=director.id, consent_text_id=consent_text.id))
-    for system, (kind_, title) in SYSTEM_CHATS.items():
-        chat = Chat(
-            kindergarten_id=kindergarten.id,
-            kind=kind_,
-            title=title,
-            system=system,
-            created_by_id=director.id,
-        )
-        db.session.add(chat)
-        db.session.flush()
-        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+    create_system_chats(kindergarten, director)
     record(director, "kindergarten.setup", kindergarten, name=kindergarten_name)
     db.session.commit()
     return director
