@@ -6,11 +6,21 @@ import logging
 from pathlib import Path
 
 from flask import Flask, g, redirect, request, url_for
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class Id(IntegerConverter):
+    """`<int:…>` in URLs: a positive id that fits a database integer, else the usual 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None, *, instance_path: str | None = None) -> Flask:
@@ -28,7 +38,11 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     if test_config:
         app.config.update(test_config)
     config_module.finish(app.config, app.instance_path)
+    app.url_map.converters["int"] = Id
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    from .security import redact_tokens_in_logs
+
+    redact_tokens_in_logs()
 
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

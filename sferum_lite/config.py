@@ -82,13 +82,26 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
 
 
 def secret_key_from_instance(instance_path: str) -> str:
-    """Read instance/secret_key, creating it with 256 random bits on the first start."""
+    """Read instance/secret_key, creating it with 384 random bits on the first start.
+
+    The key is written whole into a private temporary file and then linked into place, so
+    several workers starting at once all read the same, complete key.
+    """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, path)  # fails if another worker was first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return path.read_text().strip()
 
 

@@ -2,10 +2,12 @@
 
 SQLite (the default) runs in WAL mode with synchronous=FULL, so an acknowledged write survives a
 power cut; busy_timeout lets concurrent writers wait instead of failing; foreign keys are on.
-pysqlite's own transaction handling is switched off and we emit BEGIN ourselves: requests that
-may write (POST and friends, CLI commands in `writing()`) start with BEGIN IMMEDIATE, taking the
-write lock before their first read, so a read-then-write can never fail half-way with
-SQLITE_BUSY. Reads use a plain (deferred) BEGIN and never block writers in WAL mode.
+pysqlite's own transaction handling is switched off and we emit BEGIN ourselves. Every do_*
+action starts with `begin_write()`: it ends the read transaction the view had open, and the
+action's own transaction starts with BEGIN IMMEDIATE — the write lock is taken before the action
+reads what it will change, so a read-then-write never fails half-way with SQLITE_BUSY, and
+nothing slow (a password hash, an access check) runs while the lock is held. Reads use a plain
+(deferred) BEGIN and never block writers in WAL mode.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import fcntl
 import zlib
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_app_context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from .extensions import db
 
@@ -28,20 +31,39 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
 
 def wants_write() -> bool:
-    if _write_intent.get():
-        return True
-    return has_request_context() and request.method not in SAFE_METHODS
+    return _write_intent.get() or (has_app_context() and g.get("_sferum_writing", False))
+
+
+def begin_write(lock: str | None = None) -> None:
+    """Start an action's write transaction (see the module's doc).
+
+    What the view loaded is reloaded under the lock when the action touches it, so the action
+    sees the current state. `lock` names a PostgreSQL advisory lock to take as well, for
+    check-then-insert sequences (SQLite's write lock already serialises them).
+    """
+    if not wants_write():
+        if db.session().in_transaction():
+            db.session.commit()  # the view's reads; views never write
+        g._sferum_writing = True
+    if lock:
+        lock_for_write(lock)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _end_write(_session) -> None:
+    """The action's transaction is over: what follows reads again, without the lock."""
+    if has_app_context():
+        g.pop("_sferum_writing", None)
 
 
 @contextlib.contextmanager
 def writing():
-    """Outside a request (CLI, tests): make the next transactions BEGIN IMMEDIATE."""
+    """Outside a request (CLI): make the next transactions BEGIN IMMEDIATE."""
     token = _write_intent.set(True)
     try:
         yield

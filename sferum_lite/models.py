@@ -206,6 +206,7 @@ class StaffInvite(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     created_by: Mapped[User] = relationship()
+    kindergarten: Mapped[Kindergarten] = relationship()
 
     def state(self, now: datetime | None = None) -> str:
         """'live', 'revoked', 'used' or 'expired' — the first that applies, in that order."""

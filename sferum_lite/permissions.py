@@ -63,30 +63,27 @@ def can_grant_admin(actor, target) -> bool:
     return is_director(actor) and is_staff(target) and not target.is_director
 
 
-def can_verify(actor, target) -> bool:
+def _may_manage(actor, target) -> bool:
+    """An administrator acts on staff; on another administrator only the director does."""
     return (
         can_administer(actor)
         and is_staff(target)
         and not target.is_director
         and target.id != actor.id
-        and target.verified_at is None
+        and (actor.is_director or not target.is_admin)
     )
 
 
-def can_dismiss(actor, target) -> bool:
-    """The admin dismisses staff; only the director dismisses an administrator."""
-    if not can_administer(actor) or not is_staff(target) or target.is_director:
-        return False
-    if target.id == actor.id:
-        return False
-    return actor.is_director or not target.is_admin
+def can_verify(actor, target) -> bool:
+    return _may_manage(actor, target) and target.verified_at is None
 
 
-def can_edit_staff(actor, target) -> bool:
-    return can_administer(actor) and is_staff(target) and not target.is_director
+can_dismiss = _may_manage
+can_edit_staff = _may_manage
 
 
 def can_invite_staff(actor, grants_admin: bool = False) -> bool:
+    """Administrators invite staff; an invite that makes an administrator is the director's."""
     return can_administer(actor) and (not grants_admin or is_director(actor))
 
 
@@ -144,8 +141,10 @@ def access_staff_member(user, user_id: int) -> User:
 
 
 def access_staff_invite(user, invite_id: int) -> StaffInvite:
+    """An invite, for those who could have made it: one that makes an administrator (and its
+    link) is the director's alone."""
     invite = db.session.get(StaffInvite, invite_id)
-    if not _same_kindergarten(user, invite) or not can_administer(user):
+    if not _same_kindergarten(user, invite) or not can_invite_staff(user, invite.grants_admin):
         _not_found()
     return invite
 

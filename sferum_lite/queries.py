@@ -3,7 +3,7 @@ fixed number of queries whatever the number of rows."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
@@ -204,11 +204,14 @@ def _live_invite(now):
     )
 
 
-def staff_invites(kindergarten_id: int, *, live: bool = True) -> Select:
+def staff_invites(kindergarten_id: int, *, live: bool = True, with_admin: bool = False) -> Select:
+    """Staff invites, newest first; those making administrators only `with_admin`."""
     is_live = _live_invite(utcnow())
+    query = select(StaffInvite)
+    if not with_admin:
+        query = query.where(StaffInvite.grants_admin.is_(False))
     return (
-        select(StaffInvite)
-        .where(StaffInvite.kindergarten_id == kindergarten_id, is_live if live else ~is_live)
+        query.where(StaffInvite.kindergarten_id == kindergarten_id, is_live if live else ~is_live)
         .options(selectinload(StaffInvite.created_by))
         .order_by(StaffInvite.created_at.desc())
     )
@@ -228,8 +231,9 @@ def system_chats(kindergarten_id: int) -> Select:
     )
 
 
-def admin_counts(kindergarten_id: int) -> dict[str, int]:
-    """The administration's overview figures in one round trip."""
+def admin_counts(kindergarten_id: int, *, with_admin: bool = False) -> dict[str, int]:
+    """The administration's overview figures in one round trip; live invites counted as
+    staff_invites() lists them."""
     now = utcnow()
 
     def count(model, *conditions):
@@ -251,7 +255,11 @@ def admin_counts(kindergarten_id: int) -> dict[str, int]:
                 User.dismissed_at.is_(None),
                 User.verified_at.is_(None),
             ).label("unverified"),
-            count(StaffInvite, _live_invite(now)).label("invites"),
+            count(
+                StaffInvite,
+                _live_invite(now),
+                true() if with_admin else StaffInvite.grants_admin.is_(False),
+            ).label("invites"),
         )
     ).one()
     return row._asdict()

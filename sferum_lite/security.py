@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
+import logging
 import math
+import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
@@ -27,6 +30,7 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+SESSION_MAX_AGE = timedelta(days=180)  # a sign-in ends after this however often it is used
 
 # --- text clean-up ---------------------------------------------------------------------------
 
@@ -159,11 +163,13 @@ def password_problem(password: str, *, login: str = "") -> str | None:
 
 
 def login_key(raw: str) -> str:
-    """A hash of the login as typed (normalised when it is a phone or e-mail): no personal data
-    in the table, and the same treatment for known and unknown logins."""
+    """A keyed hash (HMAC with the secret key) of the login as typed, normalised when it is a
+    phone or e-mail: the table holds no phone number anyone could recover by trying them all,
+    and known and unknown logins are treated the same."""
     parsed = parse_login(raw)
     key = parsed[1] if parsed else clean_text(raw).lower()
-    return hashlib.sha256(key.encode()).hexdigest()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"failed-login:" + key.encode(), hashlib.sha256).hexdigest()
 
 
 def lockout_minutes(key: str, now: datetime | None = None) -> int:
@@ -211,8 +217,34 @@ def load_user(user_id: str) -> User | None:
     return db.session.scalar(
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == _token_hash(token), User.id == int(user_id))
+        .where(
+            UserSession.token_hash == _token_hash(token),
+            User.id == int(user_id),
+            UserSession.created_at > utcnow() - SESSION_MAX_AGE,
+        )
     )
+
+
+# --- logs ----------------------------------------------------------------------------------------
+
+_TOKEN_IN_PATH = re.compile(r"(/staff-invite/)[^/\s?\"]+")
+
+
+class RedactInviteTokens(logging.Filter):
+    """Access logs keep the path of an invite link but not its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "-invite/" in message:
+            record.msg, record.args = _TOKEN_IN_PATH.sub(r"\1…", message), ()
+        return True
+
+
+def redact_tokens_in_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactInviteTokens) for f in logger.filters):
+            logger.addFilter(RedactInviteTokens())
 
 
 # --- redirects and headers -------------------------------------------------------------------
@@ -256,6 +288,10 @@ def apply_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # pages carry names, phones, children: never kept in a shared computer's cache or
+        # shown again from the back-forward cache after signing out
+        headers["Cache-Control"] = "no-store"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -12,9 +12,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
 
 from sferum_lite import create_app
-from sferum_lite.database import render_item
+from sferum_lite.database import begin_write, render_item
 from sferum_lite.extensions import db
 
+from . import factories as f
 from .conftest import TEST_DATABASE_URL, app_config
 
 sqlite_only = pytest.mark.skipif(
@@ -81,16 +82,35 @@ def _can_take_write_lock(path: str) -> bool:
 
 
 @sqlite_only
-def test_requests_that_may_write_hold_the_write_lock_from_their_first_read(app, world):
+def test_an_actions_transaction_holds_the_write_lock_from_its_first_read(app, world):
     path = db.engine.url.database
     with app.test_request_context("/admin/groups", method="POST"):
+        db.session.execute(select(1))  # the view's reads...
+        assert _can_take_write_lock(path)  # ...never block writers
+        begin_write()  # what every do_* action starts with
         db.session.execute(select(1))  # just a read...
         assert not _can_take_write_lock(path)  # ...yet BEGIN IMMEDIATE took the write lock
         db.session.rollback()
-    with app.test_request_context("/admin/groups", method="GET"):
-        db.session.execute(select(1))
-        assert _can_take_write_lock(path)  # reads never block writers
-        db.session.rollback()
+
+
+@sqlite_only
+def test_a_password_is_checked_without_holding_the_write_lock(app, world, monkeypatch):
+    """argon2 takes a while: other people's writes must not wait for it."""
+    from sferum_lite.views import auth
+
+    path = db.engine.url.database
+    lock_free_while_checking = []
+    real_verify = auth.verify_password
+
+    def verify(password_hash, password):
+        lock_free_while_checking.append(_can_take_write_lock(path))
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", verify)
+    client = app.test_client()
+    client.post("/login", data={"login": world.parent.login, "password": "не тот пароль"})
+    client.post("/login", data={"login": world.parent.login, "password": f.PASSWORD})
+    assert lock_free_while_checking == [True, True]
 
 
 @sqlite_only

@@ -9,10 +9,16 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select, update
 
-from ..database import lock_for_write
+from ..database import begin_write
 from ..extensions import db
 from ..models import Consent, ConsentText, FailedLogin, StaffInvite, User, UserSession, utcnow
-from ..security import current_session_row, hash_password, needs_rehash, new_session_row
+from ..security import (
+    SESSION_MAX_AGE,
+    current_session_row,
+    hash_password,
+    needs_rehash,
+    new_session_row,
+)
 from . import ActionError
 from .audit import record
 from .memberships import join_system_chats
@@ -22,7 +28,7 @@ from .memberships import join_system_chats
 KEPT_ON_SIGN_IN = ("locale", "staff_invite")
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
     """Make a server-side session row and put its token in a fresh cookie session."""
     row, token = new_session_row(user)
     db.session.add(row)
@@ -34,16 +40,27 @@ def _start_session(user: User) -> None:
 
 
 def do_sign_in(user: User, *, password: str | None = None, login_hash: str | None = None) -> None:
+    rehashed = None
     if password is not None and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        rehashed = hash_password(password)  # before the write lock: it takes a while
+    begin_write()
+    if rehashed:
+        user.password_hash = rehashed
     if login_hash:
         db.session.execute(delete(FailedLogin).where(FailedLogin.login_hash == login_hash))
-    _start_session(user)
+    # housekeeping: this person's sign-ins that have run out
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_at < utcnow() - SESSION_MAX_AGE
+        )
+    )
+    start_session(user)
     db.session.commit()
     login_user(user)
 
 
 def do_record_failed_login(login_hash: str) -> None:
+    begin_write()
     now = utcnow()
     db.session.add(FailedLogin(login_hash=login_hash, created_at=now))
     # housekeeping: nothing older than a day is ever needed
@@ -52,6 +69,7 @@ def do_record_failed_login(login_hash: str) -> None:
 
 
 def do_sign_out() -> None:
+    begin_write()
     row = current_session_row()
     if row is not None:
         db.session.delete(row)
@@ -69,19 +87,23 @@ def end_sessions(user: User, *, keep: UserSession | None = None) -> None:
 
 
 def do_change_password(user: User, new_password: str) -> None:
-    user.password_hash = hash_password(new_password)
+    password_hash = hash_password(new_password)  # before the write lock: it takes a while
+    begin_write()
+    user.password_hash = password_hash
     end_sessions(user, keep=current_session_row())
     record(user, "account.password_changed", user)
     db.session.commit()
 
 
 def do_end_other_sessions(user: User) -> None:
+    begin_write()
     end_sessions(user, keep=current_session_row())
     record(user, "account.other_sessions_ended", user)
     db.session.commit()
 
 
 def do_update_profile(user: User, *, name: str) -> None:
+    begin_write()
     if name != user.name:
         record(user, "account.renamed", user, old=user.name, new=name)
         user.name = name
@@ -90,6 +112,7 @@ def do_update_profile(user: User, *, name: str) -> None:
 
 def do_set_locale(user: User | None, locale: str) -> None:
     if user is not None:
+        begin_write()
         user.locale = locale
         db.session.commit()
     session["locale"] = locale
@@ -106,7 +129,7 @@ def current_consent_text(kindergarten_id: int) -> ConsentText:
 
 def _use_invite(invite: StaffInvite) -> None:
     """Count one use, refusing if the invite died meanwhile (another tab, another person)."""
-    lock_for_write(f"staff-invite-{invite.id}")
+    begin_write(f"staff-invite-{invite.id}")
     db.session.refresh(invite)
     if invite.state() != "live":
         raise ActionError(_("Эта ссылка-приглашение больше не действует."))
@@ -145,6 +168,7 @@ def do_register_staff(
     password: str,
     consent_text_id: int,
 ) -> User:
+    password_hash = hash_password(password)  # before the write lock: it takes a while
     _use_invite(invite)
     kind, value = login
     column = User.phone if kind == "phone" else User.email
@@ -156,14 +180,14 @@ def do_register_staff(
     user = User(
         kindergarten_id=invite.kindergarten_id,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         **{kind: value},
     )
     db.session.add(user)
     db.session.flush()
     _make_staff(user, invite, new_account=True)
     db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
-    _start_session(user)
+    start_session(user)
     db.session.commit()
     login_user(user)
     return user

@@ -7,7 +7,7 @@ from collections import Counter
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..database import lock_for_write
+from ..database import begin_write
 from ..extensions import db
 from ..models import Child, Group, User, utcnow
 from ..queries import roster_context
@@ -17,7 +17,7 @@ from .audit import record
 
 
 def _lock(actor: User) -> None:
-    lock_for_write(f"roster-{actor.kindergarten_id}")
+    begin_write(f"roster-{actor.kindergarten_id}")
 
 
 def _check_not_duplicate(group: Group, key: str, child: Child | None = None) -> None:
@@ -76,6 +76,7 @@ def do_update_child(
 
 
 def do_mark_child_left(actor: User, child: Child) -> None:
+    begin_write()
     if child.left_at is not None:
         return
     child.left_at = utcnow()
@@ -84,9 +85,9 @@ def do_mark_child_left(actor: User, child: Child) -> None:
 
 
 def do_restore_child(actor: User, child: Child) -> None:
+    _lock(actor)
     if child.left_at is None:
         return
-    _lock(actor)
     group = db.session.get(Group, child.group_id)
     _check_group_open(group)
     _check_not_duplicate(group, child.name_key, child)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from ..database import begin_write
 from ..extensions import db
 from ..models import Child, Group, GroupEducator, User, utcnow
 from ..roster import fold
@@ -23,7 +24,12 @@ def _check_name_free(actor: User, name: str, group: Group | None = None) -> None
         raise ActionError(_("Группа с таким названием уже есть."), field="name")
 
 
+def _lock(actor: User) -> None:
+    begin_write(f"groups-{actor.kindergarten_id}")
+
+
 def do_create_group(actor: User, *, name: str) -> Group:
+    _lock(actor)
     _check_name_free(actor, name)
     group = Group(kindergarten_id=actor.kindergarten_id, name=name)
     db.session.add(group)
@@ -33,6 +39,7 @@ def do_create_group(actor: User, *, name: str) -> Group:
 
 
 def do_rename_group(actor: User, group: Group, *, name: str) -> None:
+    _lock(actor)
     if name == group.name:
         return
     _check_name_free(actor, name, group)
@@ -48,6 +55,7 @@ def active_children_count(group: Group) -> int:
 
 
 def do_archive_group(actor: User, group: Group) -> None:
+    begin_write(f"roster-{actor.kindergarten_id}")  # no child may join it meanwhile
     if group.archived_at is not None:
         return
     count = active_children_count(group)
@@ -65,6 +73,7 @@ def do_archive_group(actor: User, group: Group) -> None:
 
 
 def do_restore_group(actor: User, group: Group) -> None:
+    begin_write()
     if group.archived_at is None:
         return
     group.archived_at = None
@@ -73,6 +82,7 @@ def do_restore_group(actor: User, group: Group) -> None:
 
 
 def do_attach_educator(actor: User, group: Group, educator: User) -> None:
+    _lock(actor)
     exists = db.session.get(GroupEducator, (group.id, educator.id))
     if exists is None:
         db.session.add(GroupEducator(group_id=group.id, user_id=educator.id))
@@ -83,6 +93,7 @@ def do_attach_educator(actor: User, group: Group, educator: User) -> None:
 
 
 def do_detach_educator(actor: User, group: Group, educator: User) -> None:
+    _lock(actor)
     result = db.session.execute(
         delete(GroupEducator).where(
             GroupEducator.group_id == group.id, GroupEducator.user_id == educator.id

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import time
 
+from flask import has_request_context
 from flask_babel import gettext as _
+from flask_login import login_user
 from sqlalchemy import select
 
-from ..database import lock_for_write
+from ..database import begin_write
 from ..extensions import db
 from ..models import Chat, ChatMember, Consent, ConsentText, Kindergarten, User
 from ..security import hash_password
 from ..texts import DEFAULT_CONSENT
 from . import ActionError
+from .accounts import start_session
 from .audit import record
 
 # system key -> (kind, title). Titles are Russian: they are the kindergarten's own names.
@@ -53,7 +56,8 @@ def do_setup(
     login: tuple[str, str],
     password: str,
 ) -> User:
-    lock_for_write("setup")
+    password_hash = hash_password(password)  # before the write lock: it takes a while
+    begin_write("setup")
     if is_set_up():
         raise ActionError(_("Детский сад уже настроен. Войдите со своим логином и паролем."))
     kindergarten = Kindergarten(
@@ -69,7 +73,7 @@ def do_setup(
     director = User(
         kindergarten_id=kindergarten.id,
         name=director_name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         is_director=True,
         **{kind: value},
     )
@@ -83,5 +87,9 @@ def do_setup(
     db.session.add(Consent(user_id=director.id, consent_text_id=consent_text.id))
     create_system_chats(kindergarten, director)
     record(director, "kindergarten.setup", kindergarten, name=kindergarten_name)
+    if has_request_context():
+        start_session(director)  # the director is signed in at once
     db.session.commit()
+    if has_request_context():
+        login_user(director)
     return director

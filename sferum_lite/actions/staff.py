@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, update
 
+from ..database import begin_write
 from ..extensions import db
 from ..models import EDUCATOR_POSITIONS, GroupEducator, StaffInvite, User, utcnow
 from .accounts import end_sessions
@@ -26,6 +27,7 @@ def do_create_staff_invite(
     expires_at: datetime,
     max_uses: int | None,
 ) -> StaffInvite:
+    begin_write()
     invite = StaffInvite(
         kindergarten_id=actor.kindergarten_id,
         token=new_token(),
@@ -50,6 +52,7 @@ def do_create_staff_invite(
 
 
 def do_revoke_staff_invite(actor: User, invite: StaffInvite) -> None:
+    begin_write()
     if invite.revoked_at is not None:
         return
     invite.revoked_at = utcnow()
@@ -58,6 +61,7 @@ def do_revoke_staff_invite(actor: User, invite: StaffInvite) -> None:
 
 
 def do_verify_staff(actor: User, member: User) -> None:
+    begin_write()
     if member.verified_at is not None:
         return
     member.verified_at = utcnow()
@@ -66,10 +70,23 @@ def do_verify_staff(actor: User, member: User) -> None:
     db.session.commit()
 
 
+def _revoke_invites_of(member: User) -> None:
+    """The staff invites a person made stop working once they may no longer invite."""
+    db.session.execute(
+        update(StaffInvite)
+        .where(StaffInvite.created_by_id == member.id, StaffInvite.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 def do_set_admin(actor: User, member: User, value: bool) -> None:
+    """Grant or withdraw the administrator's role; withdrawn, their invites stop working."""
+    begin_write()
     if member.is_admin == value:
         return
     member.is_admin = value
+    if not value:
+        _revoke_invites_of(member)
     record(
         actor, "staff.admin_granted" if value else "staff.admin_withdrawn", member, name=member.name
     )
@@ -78,6 +95,7 @@ def do_set_admin(actor: User, member: User, value: bool) -> None:
 
 def do_set_position(actor: User, member: User, position: str) -> None:
     """A new position; someone who is no longer an educator is detached from their groups."""
+    begin_write()
     if member.position == position:
         return
     record(actor, "staff.position_changed", member, old=member.position, new=position)
@@ -94,6 +112,7 @@ def do_set_position(actor: User, member: User, position: str) -> None:
 def do_dismiss_staff(actor: User, member: User) -> None:
     """Dismissal: sessions end, groups and staff chats are left, their open invites die.
     A parent keeps reading the kindergarten's news."""
+    begin_write()
     if member.dismissed_at is not None:
         return
     now = utcnow()
@@ -102,10 +121,6 @@ def do_dismiss_staff(actor: User, member: User) -> None:
     end_sessions(member)
     db.session.execute(delete(GroupEducator).where(GroupEducator.user_id == member.id))
     leave_system_chats(member, ("staff_group", "staff") if member.has_children else None)
-    db.session.execute(
-        update(StaffInvite)
-        .where(StaffInvite.created_by_id == member.id, StaffInvite.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    _revoke_invites_of(member)
     record(actor, "staff.dismissed", member, name=member.name)
     db.session.commit()

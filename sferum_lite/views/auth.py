@@ -55,14 +55,16 @@ def unauthorized():
     return redirect(target)
 
 
-def _locked_out(form, minutes: int):
-    form.form_errors.append(
-        ngettext(
-            "Слишком много неудачных попыток входа. Попробуйте через %(num)d минуту.",
-            "Слишком много неудачных попыток входа. Попробуйте через %(num)d минут.",
-            minutes,
-        )
+def locked_out_message(minutes: int) -> str:
+    return ngettext(
+        "Слишком много неудачных попыток входа. Попробуйте через %(num)d минуту.",
+        "Слишком много неудачных попыток входа. Попробуйте через %(num)d минут.",
+        minutes,
     )
+
+
+def _locked_out(form, minutes: int):
+    form.form_errors.append(locked_out_message(minutes))
     return page("auth/login.html", form=form, status=429)
 
 
@@ -109,11 +111,11 @@ def profile():
     return _profile_page(profile_form=form)
 
 
-def _profile_page(*, profile_form=None, password_form=None):
+def _profile_page(*, profile_form=None, password_form=None, status=None):
     profile_form = profile_form or ProfileForm(obj=current_user, formdata=None)
     password_form = password_form or PasswordChangeForm(formdata=None)
     language_form = LanguageForm(locale=current_user.locale or "ru", formdata=None)
-    status = max(
+    status = status or max(
         (422 if f.is_submitted() and f.errors else 200) for f in (profile_form, password_form)
     )
     return page(
@@ -126,11 +128,23 @@ def _profile_page(*, profile_form=None, password_form=None):
 
 
 @bp.route("/profile/password", methods=["POST"])
+@limiter.limit("10 per minute")
 @login_required
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
+        # wrong current passwords count like failed sign-ins: a stolen session can't guess on
+        key = login_key(current_user.login)
+        minutes = lockout_minutes(key)
+        if minutes:
+            form.form_errors.append(locked_out_message(minutes))
+            return _profile_page(password_form=form, status=429)
         if not verify_password(current_user.password_hash, form.current_password.data):
+            do_record_failed_login(key)
+            minutes = lockout_minutes(key)
+            if minutes:
+                form.form_errors.append(locked_out_message(minutes))
+                return _profile_page(password_form=form, status=429)
             form.current_password.errors = [_("Текущий пароль введён неверно.")]
         else:
             do_change_password(current_user, form.password.data)

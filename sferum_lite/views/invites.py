@@ -6,7 +6,7 @@ the token doesn't stay in the address bar, the history or a Referer header.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, session
+from flask import Blueprint, flash, g, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -38,6 +38,7 @@ def _invite_or_dead_page():
     invite = staff_invite_by_token(session.get(SESSION_KEY, ""))
     if invite is None:
         return None, page("invites/dead.html", state="unknown", invite=None, status=404)
+    g.kindergarten = invite.kindergarten  # the header names the invite's kindergarten
     state = invite.state()
     if state != "live":
         return None, page("invites/dead.html", state=state, invite=invite, status=410)

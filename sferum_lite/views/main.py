@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import queries
 from ..extensions import db
 from ..i18n import current_kindergarten
-from ..permissions import can_administer, is_educator, is_parent
+from ..permissions import can_administer, can_invite_staff, is_educator, is_parent
 from ..templating import static_url
 from . import page
 
@@ -26,7 +26,10 @@ def home():
     if is_parent(current_user):
         children = db.session.scalars(queries.parent_children(current_user)).all()
     if can_administer(current_user):
-        counts = queries.admin_counts(current_user.kindergarten_id)
+        counts = queries.admin_counts(
+            with_admin=can_invite_staff(current_user, grants_admin=True),
+            kindergarten_id=current_user.kindergarten_id,
+        )
     return page("main/home.html", groups=groups, children=children, counts=counts)
 
 

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 
 from ..actions import ActionError
-from ..actions.accounts import do_sign_in
 from ..actions.setup import do_setup, is_set_up
 from ..extensions import limiter
 from ..forms import SetupForm
@@ -26,7 +25,7 @@ def setup():
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            director = do_setup(
+            do_setup(
                 kindergarten_name=form.kindergarten_name.data,
                 timezone=form.timezone.data,
                 work_start=form.work_start.data,
@@ -39,7 +38,6 @@ def setup():
         except ActionError as error:
             action_failed(form, error)
         else:
-            do_sign_in(director)
             flash(
                 _("Детский сад создан. Теперь добавьте группы и пригласите сотрудников."), "success"
             )

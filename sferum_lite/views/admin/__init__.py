@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ... import queries
 from ...extensions import db
-from ...permissions import can_administer
+from ...permissions import can_administer, can_invite_staff
 from .. import page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,7 +25,10 @@ def index():
     kindergarten_id = current_user.kindergarten_id
     return page(
         "admin/index.html",
-        counts=queries.admin_counts(kindergarten_id),
+        counts=queries.admin_counts(
+            with_admin=can_invite_staff(current_user, grants_admin=True),
+            kindergarten_id=kindergarten_id,
+        ),
         system_chats=db.session.execute(queries.system_chats(kindergarten_id)).all(),
     )
 

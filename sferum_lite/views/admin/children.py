@@ -36,13 +36,18 @@ def _group_choices(form: ChildForm, current_group=None) -> None:
 PAGE_SIZE = 100
 
 
+def bounded(number: int | None, top: int = 2**62) -> int | None:
+    """A number from the query string, if it is one a database can hold and compare."""
+    return number if number is not None and 0 < number <= top else None
+
+
 @bp.route("/children")
 def children():
     kindergarten_id = current_user.kindergarten_id
-    group_id = request.args.get("group", type=int)
+    group_id = bounded(request.args.get("group", type=int))
     search = request.args.get("q", "")[:100]
     left = request.args.get("left") == "1"
-    page_number = max(1, request.args.get("page", 1, type=int))
+    page_number = bounded(request.args.get("page", type=int), top=10_000) or 1
     query = queries.children_list(kindergarten_id, group_id=group_id, search=search, left=left)
     rows = db.session.execute(
         query.limit(PAGE_SIZE + 1).offset((page_number - 1) * PAGE_SIZE)
@@ -67,7 +72,7 @@ def children():
 
 @bp.route("/children/new", methods=["GET", "POST"])
 def child_new():
-    form = ChildForm(group_id=request.args.get("group", type=int))
+    form = ChildForm(group_id=bounded(request.args.get("group", type=int)))
     _group_choices(form)
     if form.validate_on_submit():
         try:

@@ -148,11 +148,16 @@ def staff_invites():
         flash(_("Приглашение создано. Отправьте ссылку новому сотруднику."), "success")
         return see_other("admin.staff_invite", invite_id=invite.id)
     kindergarten_id = current_user.kindergarten_id
+    with_admin = can_invite_staff(current_user, grants_admin=True)
     return page(
         "admin/staff_invites.html",
         form=form,
-        live=db.session.scalars(queries.staff_invites(kindergarten_id)).all(),
-        dead=db.session.scalars(queries.staff_invites(kindergarten_id, live=False).limit(20)).all(),
+        live=db.session.scalars(
+            queries.staff_invites(kindergarten_id, with_admin=with_admin)
+        ).all(),
+        dead=db.session.scalars(
+            queries.staff_invites(kindergarten_id, live=False, with_admin=with_admin).limit(20)
+        ).all(),
     )
 
 
