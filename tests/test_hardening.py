@@ -19,25 +19,25 @@ from .conftest import sign_in
 
 
 def test_an_admin_cannot_reach_the_directors_admin_making_invite(world, as_user):
-    invite = f.make_staff_invite(world.kindergarten, world.director, grants_admin=True,
-                                 max_uses=5)
+    invite = f.make_staff_invite(world.kindergarten, world.director, grants_admin=True, max_uses=5)
     admin = as_user(world.admin)
     assert admin.get(f"/admin/staff/invites/{invite.id}").status_code == 404
     assert invite.token not in admin.get("/admin/staff/invites").get_data(as_text=True)
     assert admin.post(f"/admin/staff/invites/{invite.id}/revoke").status_code == 404
     director = as_user(world.director)
-    assert invite.token in director.get(f"/admin/staff/invites/{invite.id}").get_data(
-        as_text=True
-    )
+    assert invite.token in director.get(f"/admin/staff/invites/{invite.id}").get_data(as_text=True)
 
 
 def test_only_the_director_verifies_someone_who_joins_as_an_administrator(world, as_user):
-    newcomer = f.make_staff(world.kindergarten, "Новый Админ", position="zamestitel",
-                            admin=True, verified=False)
+    newcomer = f.make_staff(
+        world.kindergarten, "Новый Админ", position="zamestitel", admin=True, verified=False
+    )
     admin = as_user(world.admin)
     assert admin.post(f"/admin/staff/{newcomer.id}/verify").status_code == 403
-    assert admin.post(f"/admin/staff/{newcomer.id}/position",
-                      data={"position": "drugoe"}).status_code == 403
+    assert (
+        admin.post(f"/admin/staff/{newcomer.id}/position", data={"position": "drugoe"}).status_code
+        == 403
+    )
     assert newcomer.verified_at is None and newcomer.position == "zamestitel"
     assert as_user(world.director).post(f"/admin/staff/{newcomer.id}/verify").status_code == 303
     assert newcomer.verified_at is not None
@@ -59,9 +59,13 @@ def test_pages_are_never_cached(world, as_user):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/groups/99999999999999999999", "/admin/children/99999999999999999999",
-     "/admin/staff/99999999999999999999", "/admin/staff/invites/99999999999999999999",
-     "/admin/groups/0"],
+    [
+        "/admin/groups/99999999999999999999",
+        "/admin/children/99999999999999999999",
+        "/admin/staff/99999999999999999999",
+        "/admin/staff/invites/99999999999999999999",
+        "/admin/groups/0",
+    ],
 )
 def test_ids_too_big_for_the_database_are_simply_not_found(world, as_user, path):
     assert as_user(world.admin).get(path).status_code == 404
@@ -77,13 +81,16 @@ def test_query_numbers_too_big_for_the_database_are_ignored(world, as_user):
 def test_guessing_the_current_password_locks_like_signing_in(app, world):
     client = sign_in(app.test_client(), world.parent)
     for attempt in range(5):
-        response = client.post("/profile/password", data={
-            "current_password": f"угадываю {attempt}", "password": "новая весна 2027"})
+        response = client.post(
+            "/profile/password",
+            data={"current_password": f"угадываю {attempt}", "password": "новая весна 2027"},
+        )
     assert response.status_code == 429
     assert "Попробуйте через 15 минут" in response.get_data(as_text=True)
     # even the right one waits now
-    response = client.post("/profile/password", data={
-        "current_password": f.PASSWORD, "password": "новая весна 2027"})
+    response = client.post(
+        "/profile/password", data={"current_password": f.PASSWORD, "password": "новая весна 2027"}
+    )
     assert response.status_code == 429
 
 
@@ -128,9 +135,7 @@ def test_conflict_page_speaks_russian(world, as_user):
 
 def test_the_invite_pages_name_the_invites_kindergarten(client, world):
     invite = f.make_staff_invite(world.kindergarten, world.admin)
-    html = client.get(f"/staff-invite/{invite.token}", follow_redirects=True).get_data(
-        as_text=True
-    )
+    html = client.get(f"/staff-invite/{invite.token}", follow_redirects=True).get_data(as_text=True)
     assert "Берёзка" in html
     stored = db.session.scalar(select(StaffInvite).where(StaffInvite.id == invite.id))
     assert stored.kindergarten.name in html
