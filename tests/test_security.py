@@ -215,3 +215,19 @@ def test_no_password_or_token_in_the_audit_log(app, world, as_user):
         text = repr(row.details)
         assert invite_token not in text
         assert "новая весна" not in text and f.PASSWORD not in text
+
+
+def test_the_web_app_manifest_and_icons(client, world):
+    response = client.get("/manifest.webmanifest")
+    assert response.mimetype == "application/manifest+json"
+    manifest = response.get_json()
+    assert manifest["name"] == "Детский сад № 7 «Берёзка»"
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512", "any"} <= sizes
+    for icon in manifest["icons"]:
+        with client.get(icon["src"]) as image:
+            assert image.status_code == 200
+            assert image.mimetype == icon["type"]
+    html = client.get("/login").get_data(as_text=True)
+    assert 'rel="manifest"' in html and 'rel="icon"' in html
