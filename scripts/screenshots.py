@@ -14,10 +14,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+# Debian's Chromium, headless, as root in a container; the browser tests use the same flags.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    # without these Chromium's own background connections get refused on the build machines
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",

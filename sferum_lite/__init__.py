@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, redirect, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
@@ -128,7 +128,3 @@ def _register_hooks(app: Flask) -> None:
         if request.headers.get("HX-Request"):
             response.vary.add("HX-Request")
         return apply_security_headers(response)
-
-    @app.teardown_appcontext
-    def forget_kindergarten(_exc):
-        g.pop("kindergarten", None)

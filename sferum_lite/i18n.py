@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import g, request, session
 from flask_babel import format_datetime
@@ -42,7 +41,6 @@ TIMEZONES: list[tuple[str, object]] = [
     ("Asia/Kamchatka", _l("Камчатка (UTC+12)")),
     ("Asia/Anadyr", _l("Анадырь (UTC+12)")),
 ]
-TIMEZONE_IDS = frozenset(tz for tz, _label in TIMEZONES)
 
 WEEKDAYS = [
     ("1", _l("Пн")),
@@ -87,7 +85,3 @@ def local_datetime(value: datetime | None, fmt: str = "d MMMM y, HH:mm") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt)
-
-
-def to_local(value: datetime) -> datetime:
-    return value.astimezone(ZoneInfo(select_timezone()))

@@ -68,9 +68,6 @@ POSITION_LABELS = {**POSITIONS, DIRECTOR_POSITION: _l("Заведующий")}
 
 STAFF_INVITE_ROLES = {"educator": _l("Сотрудник"), "admin": _l("Сотрудник и администратор")}
 
-CHAT_KINDS = ("group", "channel", "direct")
-SYSTEM_CHATS = ("staff_group", "news", "staff")
-
 
 class Kindergarten(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -33,10 +33,6 @@ def is_staff(user) -> bool:
     return user.is_director or (user.position is not None and user.dismissed_at is None)
 
 
-def is_dismissed(user) -> bool:
-    return user.position is not None and user.dismissed_at is not None
-
-
 def is_educator(user) -> bool:
     return is_staff(user) and user.position in EDUCATOR_POSITIONS
 

@@ -28,19 +28,11 @@ import pytest
 from jinja2 import BytecodeCache
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from scripts.screenshots import CHROMIUM_ARGS
+
 from .. import factories as f
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    # without these Chromium's own background connections get refused on the build machines
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 ASSETS = {"stylesheet", "script", "image", "font", "manifest", "media"}
 TIMEOUT_MS = 5_000  # a local app answers in milliseconds; don't wait Playwright's 30 s to fail
