@@ -674,3 +674,15 @@ def test_a_parent_is_not_a_staff_member(world, admin_client, who):
     assert admin_client.post(f"/admin/staff/{person.id}/dismiss").status_code == 404
     assert admin_client.post(f"/admin/staff/{person.id}/verify").status_code == 404
     assert person.dismissed_at is None and person.position is None
+
+
+def test_invite_page_warns_when_the_link_points_to_this_computer(make_app, world):
+    from .conftest import sign_in
+
+    invite = f.make_staff_invite(world.kindergarten, world.admin)
+    hint = "Ссылка ведёт на этот компьютер"
+    configured = sign_in(make_app().test_client(), world.admin)
+    assert hint not in page_text(configured.get(f"/admin/staff/invites/{invite.id}"))
+    local = sign_in(make_app(BASE_URL="http://127.0.0.1:5000").test_client(), world.admin)
+    html = page_text(local.get(f"/admin/staff/invites/{invite.id}"))
+    assert hint in html and f"http://127.0.0.1:5000/staff-invite/{invite.token}" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, render_template, url_for
 from flask_babel import gettext as _
@@ -164,7 +165,14 @@ def staff_invites():
 @bp.route("/staff/invites/<int:invite_id>")
 def staff_invite(invite_id):
     invite = access_staff_invite(current_user, invite_id)
-    return page("admin/staff_invite.html", invite=invite, url=invite_url(invite))
+    url = invite_url(invite)
+    host = urlsplit(url).hostname or ""
+    return page(
+        "admin/staff_invite.html",
+        invite=invite,
+        url=url,
+        url_is_local=host in {"127.0.0.1", "localhost", "::1"},  # SFERUM_BASE_URL not set
+    )
 
 
 @bp.route("/staff/invites/<int:invite_id>/revoke", methods=["POST"])
