@@ -35,6 +35,8 @@ PAGES = [
     "/admin/staff",
     "/admin/staff/invites",
     "/profile",
+    "/chats",
+    "/chats/new",
 ]
 
 

@@ -101,9 +101,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, invites, main, setup
+    from .views import admin, auth, chats, invites, main, messages, setup
 
-    for module in (setup, auth, main, admin, invites):
+    for module in (setup, auth, main, admin, invites, chats, messages):
         app.register_blueprint(module.bp)
 
 

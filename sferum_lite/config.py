@@ -31,6 +31,16 @@ SETTINGS: dict[str, tuple[str, type, str]] = {
     ),
     "SESSION_DAYS": ("SESSION_DAYS", int, "how long a sign-in lasts without activity (days)"),
     "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int, "largest request body in megabytes"),
+    "UPLOAD_FOLDER": (
+        "UPLOAD_FOLDER",
+        str,
+        "where photos and files are kept; default instance/uploads",
+    ),
+    "LIVE_STREAM_SECONDS": (
+        "LIVE_STREAM_SECONDS",
+        int,
+        "how long one live-update connection lasts before the browser reconnects",
+    ),
     "PROXY_FIX": ("PROXY_FIX", int, "number of trusted reverse proxies in front (X-Forwarded-*)"),
     "LOG_LEVEL": ("LOG_LEVEL", str, "logging level: INFO, WARNING…"),
 }
@@ -46,7 +56,10 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_ENABLED = True
     SESSION_DAYS = 30
-    MAX_UPLOAD_MB = 25
+    MAX_UPLOAD_MB = 160  # ten 15 MB photos in one message, with room to spare
+    UPLOAD_FOLDER: str | None = None
+    LIVE_STREAM_SECONDS = 300
+    LIVE_HEARTBEAT_SECONDS = 15
     PROXY_FIX = 0
     LOG_LEVEL = "INFO"
     # Flask / extensions
@@ -111,6 +124,8 @@ def finish(config, instance_path: str) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
             Path(instance_path) / "sferum.sqlite3"
         )
+    if not config.get("UPLOAD_FOLDER"):
+        config["UPLOAD_FOLDER"] = str(Path(instance_path) / "uploads")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = secret_key_from_instance(instance_path)
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(config["SESSION_DAYS"]))

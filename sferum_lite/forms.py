@@ -9,21 +9,24 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     HiddenField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS
 from .models import POSITIONS, STAFF_INVITE_ROLES
 from .roster import name_problem, tidy_name
-from .security import clean_text, parse_login, password_problem
+from .security import clean_message, clean_text, parse_login, password_problem
 
 FORMULA_START = ("=", "+", "-", "@")
 
@@ -231,3 +234,108 @@ class StaffRegisterForm(FlaskForm):
     login = _login_field()
     password = NewPasswordField(_l("Пароль"), validators=[required()])
     consent = _consent_field()
+
+
+# --- chats ------------------------------------------------------------------------------------
+
+MESSAGE_MAX = 4000
+CHAT_KINDS = {"group": _l("Чат (пишут все)"), "channel": _l("Канал (пишут сотрудники)")}
+
+
+class ChatTitleForm(FlaskForm):
+    title = _name_field(_l("Название"), 100)
+
+
+class NewChatForm(FlaskForm):
+    template = Select(_l("Что создать"), choices=[])
+    title = StringField(
+        _l("Название"),
+        filters=[clean_text],
+        validators=[Optional(), max_length(100)],
+        description=_l("Можно оставить пустым: название возьмётся из шаблона."),
+    )
+
+
+class AddMembersForm(FlaskForm):
+    users = MultiCheckboxField(_l("Кого добавить"), coerce=int, choices=[])
+
+    def validate_users(self, field):
+        if not field.data:
+            raise ValidationError(_l("Отметьте хотя бы одного человека."))
+
+
+class MessageForm(FlaskForm):
+    """A message: text, or photos and files, or a poll — at least one of them."""
+
+    text = TextAreaField(
+        _l("Сообщение"),
+        filters=[clean_message],
+        validators=[
+            Length(max=MESSAGE_MAX, message=_l("Не длиннее %(max)d символов.")),
+        ],
+    )
+    reply_to = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    important = BooleanField(_l("Важное: попросить подтвердить «Ознакомлен(а)»"))
+    poll_question = StringField(
+        _l("Вопрос"), filters=[clean_text], validators=[Optional(), max_length(300)]
+    )
+    poll_options = TextAreaField(
+        _l("Варианты ответа, каждый с новой строки"),
+        validators=[Optional(), Length(max=2000, message=_l("Не длиннее %(max)d символов."))],
+    )
+    poll_multiple = BooleanField(_l("Можно выбрать несколько"))
+    poll_anonymous = BooleanField(_l("Анонимный опрос"))
+    poll_closes = DateTimeLocalField(
+        _l("Принимать ответы до"),
+        validators=[Optional()],
+        render_kw={"step": 60},
+    )
+
+    def options(self) -> list[str]:
+        lines = (clean_text(line) for line in (self.poll_options.data or "").splitlines())
+        return [line for line in lines if line]
+
+    def has_poll(self) -> bool:
+        return bool(self.poll_question.data or self.options())
+
+    def validate_poll_question(self, field):
+        if not self.has_poll():
+            return
+        if not field.data:
+            raise ValidationError(_l("Напишите вопрос опроса."))
+
+    def validate_poll_options(self, field):
+        if not self.has_poll():
+            return
+        options = self.options()
+        if len(options) < 2:
+            raise ValidationError(_l("В опросе нужно хотя бы два варианта ответа."))
+        if len(options) > 10:
+            raise ValidationError(_l("В опросе может быть не больше 10 вариантов."))
+        if any(len(option) > 100 for option in options):
+            raise ValidationError(_l("Вариант ответа — не длиннее 100 символов."))
+        if len(set(options)) != len(options):
+            raise ValidationError(_l("Варианты ответа повторяются."))
+
+
+class EditMessageForm(FlaskForm):
+    text = TextAreaField(
+        _l("Сообщение"),
+        filters=[clean_message],
+        validators=[
+            required(),
+            Length(max=MESSAGE_MAX, message=_l("Не длиннее %(max)d символов.")),
+        ],
+    )
+
+
+class ReactionForm(FlaskForm):
+    emoji = StringField(validators=[required(), max_length(16)])
+
+
+class VoteForm(FlaskForm):
+    options = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+
+
+class ReadForm(FlaskForm):
+    last = IntegerField(validators=[required()])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import g, request, session
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -85,3 +86,62 @@ def local_datetime(value: datetime | None, fmt: str = "d MMMM y, HH:mm") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(select_timezone())
+
+
+def from_local(value: datetime) -> datetime:
+    """A time typed in the kindergarten's zone (naive), as an aware UTC time."""
+    return value.replace(tzinfo=_zone()).astimezone(UTC)
+
+
+def short_time(value: datetime | None, now: datetime | None = None) -> str:
+    """For the chat list: today «15:08», this week «пн», earlier «3 нояб.», other years
+    «03.11.2025» — in the kindergarten's time zone."""
+    if value is None:
+        return ""
+    zone = _zone()
+    local = value.astimezone(zone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    if local.date() == today:
+        return format_datetime(value, "HH:mm")
+    if today - local.date() < timedelta(days=7):
+        return format_datetime(value, "EEE")
+    if local.year == today.year:
+        return format_datetime(value, "d MMM")
+    return format_datetime(value, "dd.MM.yyyy")
+
+
+def working_hours(kindergarten) -> str:
+    """«пн–пт 7:00–19:00»."""
+    days = kindergarten.work_days or ""
+    names = dict(WEEKDAYS)
+    labels = [str(names[d]).lower() for d in days if d in names]
+    digits = [int(d) for d in days if d.isdigit()]
+    if len(labels) > 2 and digits == list(range(digits[0], digits[-1] + 1)):
+        span = f"{labels[0]}–{labels[-1]}"
+    else:
+        span = ", ".join(labels)
+    hours = f"{kindergarten.work_start.hour}:{kindergarten.work_start.minute:02d}–"
+    hours += f"{kindergarten.work_end.hour}:{kindergarten.work_end.minute:02d}"
+    return f"{span} {hours}"
+
+
+def is_working_time(kindergarten, now: datetime | None = None) -> bool:
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(kindergarten.timezone))
+    if str(local.isoweekday()) not in (kindergarten.work_days or ""):
+        return False
+    return kindergarten.work_start <= local.time().replace(tzinfo=None) < kindergarten.work_end
+
+
+def quiet_hours_note(kindergarten_id=None, now: datetime | None = None) -> str | None:
+    """What a parent's composer says outside working hours; None during them."""
+    kindergarten = current_kindergarten()
+    if kindergarten is None or is_working_time(kindergarten, now):
+        return None
+    return gettext(
+        "Сейчас нерабочее время. Воспитатель ответит в рабочие часы (%(hours)s).",
+        hours=working_hours(kindergarten),
+    )

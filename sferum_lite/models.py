@@ -230,9 +230,22 @@ class Chat(db.Model):
     # 'staff_group', 'news', 'staff' for the chats every kindergarten has; None otherwise
     system: Mapped[str | None] = mapped_column(String(16))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"), index=True)
+    # a direct chat: "<educator id>:<parent id>", so a pair has one chat
+    direct_key: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by every change to the chat's messages (new, edit, delete, reaction, confirmation,
+    # vote, pin): a message's `rev` tells a live page what changed since the revision it has.
+    rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_message_id: Mapped[int | None] = mapped_column(Integer)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    group: Mapped[Group | None] = relationship()
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class ChatMember(db.Model):
@@ -244,6 +257,128 @@ class ChatMember(db.Model):
     )
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the newest message this member has seen; unread are the others' messages after it
+    last_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+REACTIONS = ("👍", "❤️", "😂", "😮", "🙏")
+
+
+class Message(db.Model):
+    __table_args__ = (
+        Index("ix_message_chat_id", "chat_id", "id"),
+        Index("ix_message_chat_rev", "chat_id", "rev"),
+        Index("ix_message_chat_pinned", "chat_id", "pinned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    rev: Mapped[int] = mapped_column(Integer, default=0)  # the chat's rev at the last change
+    created_rev: Mapped[int] = mapped_column(Integer, default=0)  # ... and at posting
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class MessageEdit(db.Model):
+    """An earlier version of an edited message: its text before the edit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was written
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reaction(db.Model):
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    emoji: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Confirmation(db.Model):
+    """«Ознакомлен(а)» under an important message."""
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(db.Model):
+    __table_args__ = (CheckConstraint("kind IN ('photo', 'file')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    stored_name: Mapped[str] = mapped_column(String(80))
+    thumb_name: Mapped[str | None] = mapped_column(String(80))
+    filename: Mapped[str] = mapped_column(String(200))  # the name it had, Cyrillic kept
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Poll(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), unique=True
+    )
+    question: Mapped[str] = mapped_column(String(300))
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        return self.closes_at is None or (now or utcnow()) < self.closes_at
+
+
+class PollOption(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(100))
+
+
+class PollVote(db.Model):
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    option_id: Mapped[int] = mapped_column(
+        ForeignKey("poll_option.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConsentText(db.Model):
@@ -301,17 +436,25 @@ User.has_children = column_property(
 )
 
 __all__ = [
+    "Attachment",
     "AuditLog",
     "Chat",
     "ChatMember",
     "Child",
+    "Confirmation",
     "Consent",
     "ConsentText",
     "FailedLogin",
     "Group",
     "GroupEducator",
     "Kindergarten",
+    "Message",
+    "MessageEdit",
     "ParentChild",
+    "Poll",
+    "PollOption",
+    "PollVote",
+    "Reaction",
     "StaffInvite",
     "User",
     "UserSession",

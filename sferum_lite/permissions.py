@@ -9,11 +9,24 @@ Two kinds of functions live here:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort
 from sqlalchemy import select
 
 from .extensions import db
-from .models import EDUCATOR_POSITIONS, Child, Group, GroupEducator, StaffInvite, User
+from .models import (
+    EDUCATOR_POSITIONS,
+    Attachment,
+    Chat,
+    ChatMember,
+    Child,
+    Group,
+    GroupEducator,
+    Message,
+    StaffInvite,
+    User,
+)
 
 # --- predicates -------------------------------------------------------------------------------
 
@@ -88,6 +101,112 @@ def can_join_as_staff(user) -> bool:
     return is_signed_in(user) and not is_staff(user)
 
 
+# --- chats: predicates on a ChatAccess (who, which chat, their membership) -----------------------
+
+
+@dataclass(frozen=True)
+class ChatAccess:
+    """What `access_chat` found: the person, the chat, and their membership (None when they see
+    the chat as the administration without being a member)."""
+
+    user: User
+    chat: Chat
+    member: ChatMember | None
+
+    @property
+    def is_member(self) -> bool:
+        return self.member is not None
+
+
+def sees_every_chat(user) -> bool:
+    """The director and the administrators are present in every chat (reg 000, variant 2)."""
+    return is_admin(user)
+
+
+def can_create_chat(user) -> bool:
+    """Educators open chats for their groups; the administration opens any chat."""
+    return is_admin(user) or (is_educator(user) and is_verified(user))
+
+
+def can_moderate(access: ChatAccess) -> bool:
+    """The chat's moderators; the director and the administrators moderate every chat."""
+    if is_admin(access.user):
+        return True
+    return access.member is not None and access.member.is_moderator and is_staff(access.user)
+
+
+def can_post(access: ChatAccess) -> bool:
+    """Write into the chat. The rules step and blocks (next issues) plug in here."""
+    chat = access.chat
+    if access.member is None or chat.is_archived:
+        return False
+    return chat.kind != "channel" or is_staff(access.user)
+
+
+def can_take_part(access: ChatAccess) -> bool:
+    """React, vote: every member of a chat that is not archived, channels included."""
+    return access.member is not None and not access.chat.is_archived
+
+
+def can_confirm(access: ChatAccess) -> bool:
+    """«Ознакомлен(а)» under an important message."""
+    return can_take_part(access)
+
+
+def can_mark_important(access: ChatAccess) -> bool:
+    return can_post(access) and is_staff(access.user)
+
+
+def can_edit_message(access: ChatAccess, message: Message) -> bool:
+    return (
+        message.author_id == access.user.id
+        and not message.is_deleted
+        and message.text != ""  # a poll or photos without a caption have nothing to edit
+        and can_post(access)
+    )
+
+
+def can_delete_message(access: ChatAccess, message: Message) -> bool:
+    return (
+        message.author_id == access.user.id
+        and not message.is_deleted
+        and access.member is not None
+        and not access.chat.is_archived
+    )
+
+
+def can_pin(access: ChatAccess) -> bool:
+    return can_moderate(access) and not access.chat.is_archived
+
+
+def can_see_edits(access: ChatAccess) -> bool:
+    """Earlier versions of edited messages: moderators and the administration."""
+    return can_moderate(access)
+
+
+def can_see_confirmations(access: ChatAccess, message: Message) -> bool:
+    """Who confirmed an important message and who has not: its author and the moderators."""
+    return message.author_id == access.user.id or can_moderate(access)
+
+
+def can_manage_chat(access: ChatAccess) -> bool:
+    """Rename, archive, restore: the moderators; system chats keep their place."""
+    return can_moderate(access) and access.chat.kind != "direct"
+
+
+def can_archive_chat(access: ChatAccess) -> bool:
+    return can_manage_chat(access) and access.chat.system is None
+
+
+def can_add_staff(access: ChatAccess) -> bool:
+    return can_manage_chat(access) and not access.chat.is_archived
+
+
+def can_add_parents(access: ChatAccess) -> bool:
+    """Parents of the children of the chat's group, added by its moderators."""
+    return can_add_staff(access) and access.chat.group_id is not None
+
+
 # --- access functions --------------------------------------------------------------------------
 
 
@@ -150,3 +269,32 @@ def staff_invite_by_token(token: str) -> StaffInvite | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(select(StaffInvite).where(StaffInvite.token == token))
+
+
+def access_chat(user, chat_id: int) -> ChatAccess:
+    """A chat for one of its members, or for the administration, which sees every chat."""
+    chat = db.session.get(Chat, chat_id)
+    if not is_signed_in(user) or not _same_kindergarten(user, chat):
+        _not_found()
+    member = db.session.get(ChatMember, (chat.id, user.id))
+    if member is None and not sees_every_chat(user):
+        _not_found()
+    return ChatAccess(user, chat, member)
+
+
+def access_message(user, message_id: int) -> tuple[ChatAccess, Message]:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        _not_found()
+    return access_chat(user, message.chat_id), message
+
+
+def access_attachment(user, attachment_id: int) -> tuple[ChatAccess, Attachment]:
+    """A photo or file, for those who see its chat, while its message is not deleted."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        _not_found()
+    access, message = access_message(user, attachment.message_id)
+    if message.is_deleted:
+        _not_found()
+    return access, attachment

@@ -263,3 +263,126 @@ def admin_counts(kindergarten_id: int, *, with_admin: bool = False) -> dict[str,
         )
     ).one()
     return row._asdict()
+
+
+# --- chats ------------------------------------------------------------------------------------
+
+
+def _active_staff(kindergarten_id: int):
+    return select(User).where(
+        User.kindergarten_id == kindergarten_id,
+        or_(User.is_director, User.position.is_not(None)),
+        User.dismissed_at.is_(None),
+    )
+
+
+def group_educators(group_id: int) -> list[User]:
+    return db.session.scalars(
+        select(User)
+        .join(GroupEducator, GroupEducator.user_id == User.id)
+        .where(GroupEducator.group_id == group_id, User.dismissed_at.is_(None))
+        .order_by(User.name)
+    ).all()
+
+
+def staff_with_positions(kindergarten_id: int, positions, *, director: bool = True) -> list[User]:
+    """Active staff with one of `positions` (all staff for None), and the director."""
+    query = _active_staff(kindergarten_id)
+    if positions is not None:
+        wanted = User.position.in_(positions)
+        query = query.where(or_(wanted, User.is_director) if director else wanted)
+    return db.session.scalars(query.order_by(User.name)).all()
+
+
+def users_by_id(kindergarten_id: int, ids) -> list[User]:
+    if not ids:
+        return []
+    return db.session.scalars(
+        select(User).where(User.kindergarten_id == kindergarten_id, User.id.in_(ids))
+    ).all()
+
+
+def _parents_of_group(group_id: int):
+    return (
+        select(User)
+        .join(ParentChild, ParentChild.user_id == User.id)
+        .join(Child, Child.id == ParentChild.child_id)
+        .where(Child.group_id == group_id, Child.left_at.is_(None))
+        .distinct()
+    )
+
+
+def addable_people(chat: Chat) -> tuple[list[User], list[User]]:
+    """Staff, and parents of the chat's group, who are not in the chat yet."""
+    present = select(ChatMember.user_id).where(ChatMember.chat_id == chat.id)
+    staff = db.session.scalars(
+        _active_staff(chat.kindergarten_id).where(User.id.not_in(present)).order_by(User.name)
+    ).all()
+    parents = []
+    if chat.group_id is not None:
+        parents = db.session.scalars(
+            _parents_of_group(chat.group_id).where(User.id.not_in(present)).order_by(User.name)
+        ).all()
+    return staff, parents
+
+
+def direct_pair(user: User, other_id: int) -> tuple[User, User] | None:
+    """(educator, parent) when one of the two is an educator of a group where the other has a
+    child who attends; None otherwise (or when the other is not in this kindergarten)."""
+    from .permissions import is_educator, is_parent
+
+    other = db.session.get(User, other_id)
+    if other is None or other.kindergarten_id != user.kindergarten_id or other.id == user.id:
+        return None
+    for educator, parent in ((user, other), (other, user)):
+        if not (is_educator(educator) and is_parent(parent)):
+            continue
+        shared = db.session.scalar(
+            select(GroupEducator.group_id)
+            .join(Child, Child.group_id == GroupEducator.group_id)
+            .join(ParentChild, ParentChild.child_id == Child.id)
+            .where(
+                GroupEducator.user_id == educator.id,
+                ParentChild.user_id == parent.id,
+                Child.left_at.is_(None),
+            )
+            .limit(1)
+        )
+        if shared is not None:
+            return educator, parent
+    return None
+
+
+def group_contacts(user: User) -> list[tuple[User, str]]:
+    """Whom a person may write to directly: a parent's educators, an educator's parents —
+    (person, group name) pairs."""
+    from .permissions import is_educator
+
+    found = []
+    if is_educator(user):
+        found += db.session.execute(
+            select(User, Group.name)
+            .join(ParentChild, ParentChild.user_id == User.id)
+            .join(Child, Child.id == ParentChild.child_id)
+            .join(Group, Group.id == Child.group_id)
+            .join(GroupEducator, GroupEducator.group_id == Group.id)
+            .where(GroupEducator.user_id == user.id, Child.left_at.is_(None))
+            .distinct()
+            .order_by(Group.name, User.name)
+        ).all()
+    found += db.session.execute(
+        select(User, Group.name)
+        .join(GroupEducator, GroupEducator.user_id == User.id)
+        .join(Group, Group.id == GroupEducator.group_id)
+        .join(Child, Child.group_id == Group.id)
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .where(
+            ParentChild.user_id == user.id,
+            Child.left_at.is_(None),
+            User.dismissed_at.is_(None),
+            User.id != user.id,
+        )
+        .distinct()
+        .order_by(Group.name, User.name)
+    ).all()
+    return found

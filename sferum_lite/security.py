@@ -50,6 +50,34 @@ def clean_text(value: str | None) -> str:
     return " ".join(value.split())
 
 
+# Bidi embeddings/overrides/isolates and invisible spaces: removed from messages so nobody can
+# reverse the page or hide text; the zero-width joiners stay (family emoji, some scripts).
+_MESSAGE_DROP = _INVISIBLE - {"\u200c", "\u200d"}
+
+
+def clean_message(value: str | None) -> str:
+    """A message's text: NFC, line breaks kept (at most one empty line in a row), no control,
+    bidi-control or zero-width characters, no trailing spaces."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    kept = []
+    for ch in value:
+        if ch == "\n":
+            kept.append(ch)
+        elif ch in _MESSAGE_DROP:
+            continue
+        elif ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch)[0] != "C" or ch in "\u200c\u200d":
+            kept.append(ch)
+    lines = [line.rstrip() for line in "".join(kept).split("\n")]
+    text = "\n".join(lines).strip()
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
+
+
 # --- logins: phone number or e-mail ------------------------------------------------------------
 
 

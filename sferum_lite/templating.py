@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 from . import permissions
 from .forms import EmptyForm
-from .i18n import LANGUAGES, current_kindergarten, local_datetime
-from .models import POSITION_LABELS
+from .i18n import LANGUAGES, current_kindergarten, local_datetime, short_time
+from .models import POSITION_LABELS, REACTIONS
 from .security import PASSWORD_MIN, format_phone
 
 
@@ -40,11 +42,36 @@ def htmx_target() -> str | None:
     return element_id or None
 
 
+_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}»\"'…"
+
+
+def linkify(text: str) -> Markup:
+    """User text, escaped, with http(s) links made clickable — and nothing else. Line breaks
+    are kept by CSS (white-space: pre-wrap)."""
+    out = []
+    position = 0
+    for match in _LINK.finditer(text or ""):
+        url = match.group(0).rstrip(_TRAILING)
+        start, end = match.start(), match.start() + len(url)
+        if len(url) <= len("https://"):
+            continue
+        out.append(escape(text[position:start]))
+        out.append(
+            Markup(
+                '<a href="{0}" rel="noopener noreferrer nofollow ugc" target="_blank">{0}</a>'
+            ).format(url)
+        )
+        position = end
+    out.append(escape((text or "")[position:]))
+    return Markup("").join(out)
+
+
 def register_template_helpers(app: Flask) -> None:
     predicates = {
         name: getattr(permissions, name)
         for name in dir(permissions)
-        if name.startswith(("is_", "can_"))
+        if name.startswith(("is_", "can_", "sees_"))
     }
     app.jinja_env.globals.update(
         predicates,
@@ -53,11 +80,14 @@ def register_template_helpers(app: Flask) -> None:
         get_locale=get_locale,
         LANGUAGES=LANGUAGES,
         POSITION_LABELS=POSITION_LABELS,
+        REACTIONS=REACTIONS,
         EmptyForm=EmptyForm,
         is_htmx=is_htmx,
         PASSWORD_MIN=PASSWORD_MIN,
     )
-    app.jinja_env.filters.update(local_datetime=local_datetime, phone=format_phone)
+    app.jinja_env.filters.update(
+        local_datetime=local_datetime, phone=format_phone, linkify=linkify, short_time=short_time
+    )
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 

@@ -36,3 +36,127 @@
     button.setAttribute("aria-pressed", show ? "true" : "false");
   });
 })();
+
+// --- chats --------------------------------------------------------------------------------
+(function () {
+  "use strict";
+  var live = false; // the SSE stream is up: the poller rests
+
+  // A message can arrive twice (our own post, then the live update): keep one, in place.
+  function dedupe(list) {
+    var seen = {};
+    Array.prototype.slice.call(list.querySelectorAll(":scope > li.msg")).forEach(function (item) {
+      var earlier = seen[item.id];
+      if (earlier) { earlier.replaceWith(item); }
+      seen[item.id] = item;
+    });
+    var empty = document.getElementById("empty");
+    if (empty && list.querySelector("li.msg")) empty.remove();
+  }
+
+  function nearBottom() {
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+  }
+
+  // Tell the server what has been seen (the newest message on screen).
+  var lastSent = 0;
+  function markRead() {
+    var poller = document.getElementById("poller");
+    if (!poller || document.hidden) return;
+    var newest = 0;
+    document.querySelectorAll("#messages > li.msg").forEach(function (li) {
+      newest = Math.max(newest, parseInt(li.getAttribute("data-id"), 10) || 0);
+    });
+    if (!newest || newest <= lastSent) return;
+    lastSent = newest;
+    var token = JSON.parse(document.body.getAttribute("hx-headers:inherited") || "{}")["X-CSRFToken"];
+    var body = new FormData();
+    body.append("last", String(newest));
+    fetch(poller.getAttribute("data-read-url"), {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": token || "" }
+    }).catch(function () { lastSent = 0; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var list = document.getElementById("messages");
+    if (!list) return;
+    var stick = true;
+    new MutationObserver(function () {
+      dedupe(list);
+      if (stick) window.scrollTo(0, document.body.scrollHeight);
+      markRead();
+    }).observe(list, { childList: true });
+    window.addEventListener("scroll", function () { stick = nearBottom(); }, { passive: true });
+    var unread = document.getElementById("unread");
+    if (location.hash) { /* the browser scrolls to the anchor */ }
+    else if (unread) { unread.scrollIntoView(); stick = false; }
+    else { window.scrollTo(0, document.body.scrollHeight); }
+    markRead();
+    document.addEventListener("visibilitychange", markRead);
+  });
+
+  // The poller rests while the stream is connected.
+  document.addEventListener("htmx:sse:after:connection", function () { live = true; });
+  document.addEventListener("htmx:sse:close", function () { live = false; });
+  document.addEventListener("htmx:sse:error", function () { live = false; });
+  document.addEventListener("htmx:before:request", function (event) {
+    var elt = event.target;
+    if (live && elt && elt.id === "poller") event.preventDefault();
+  });
+
+  // Reply: fill the composer's quote without leaving the page.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-reply]");
+    var composer = document.getElementById("composer");
+    if (link && composer) {
+      event.preventDefault();
+      composer.querySelector("[name=reply_to]").value = link.getAttribute("data-reply");
+      var box = composer.querySelector(".replying");
+      box.querySelector("[data-reply-name]").textContent = link.getAttribute("data-reply-name");
+      box.querySelector("[data-reply-text]").textContent = link.getAttribute("data-reply-text");
+      box.hidden = false;
+      var menu = link.closest("details");
+      if (menu) menu.open = false;
+      composer.querySelector("textarea").focus();
+      return;
+    }
+    var cancel = event.target.closest("[data-reply-cancel]");
+    if (cancel && composer) {
+      event.preventDefault();
+      composer.querySelector("[name=reply_to]").value = "";
+      composer.querySelector(".replying").hidden = true;
+    }
+  });
+
+  // Close a message's «⋯» menu once something in it was pressed; one menu open at a time.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.classList || !menu.classList.contains("msg-menu") || !menu.open) return;
+    document.querySelectorAll("details.msg-menu[open]").forEach(function (other) {
+      if (other !== menu) other.open = false;
+    });
+  }, true);
+
+  // The composer: grows with the text; Ctrl+Enter sends; shows the chosen files.
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (area.matches && area.matches("#composer textarea")) {
+      area.style.height = "auto";
+      area.style.height = Math.min(area.scrollHeight, 200) + "px";
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches("#composer textarea")) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("#composer input[type=file]")) return;
+    var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+    var label = input.form.querySelector("[data-files-chosen]");
+    if (label) label.textContent = names.length ? "📎 " + names.join(", ") : "";
+  });
+})();

@@ -9,6 +9,7 @@ from empty tables.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 
 import pytest
@@ -42,6 +43,9 @@ def app_config(database_url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "https://sad7.example",
+        "UPLOAD_FOLDER": os.path.join(tempfile.gettempdir(), f"sferum-test-uploads-{os.getpid()}"),
+        "LIVE_STREAM_SECONDS": 5,
+        "LIVE_HEARTBEAT_SECONDS": 0.2,
         "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
     config.update(overrides)

@@ -37,6 +37,25 @@ def administration(code, director=None):
     }
 
 
+def creators(code):
+    """Educators of a group and the administration may open chats."""
+    return {ANON: 302, **dict.fromkeys((EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR), code)}
+
+
+def in_chat(parent, educator, administration):
+    """The world's chat: its parent and educator (moderator) are members, the administration
+    sees it; the other group's parent and educator get 404, visitors go to sign in."""
+    return {
+        ANON: 302,
+        PARENT: parent,
+        OTHER_PARENT: 404,
+        EDUCATOR: educator,
+        OTHER_EDUCATOR: 404,
+        ADMIN: administration,
+        DIRECTOR: administration,
+    }
+
+
 # (endpoint, method) -> persona -> status
 EXPECTED = {
     ("static", "GET"): everyone(200),
@@ -82,14 +101,120 @@ EXPECTED = {
     ("admin.staff_invites", "POST"): administration(303),  # the defaults make a valid invite
     ("admin.staff_invite", "GET"): administration(200),
     ("admin.staff_invite_revoke", "POST"): administration(303),
+    # chats: the world's chat is group «Солнышко»'s, with its educator (moderator) and a parent;
+    # the director and the administrator see it without being members; others get 404
+    ("chats.index", "GET"): signed_in(200),
+    ("chats.list_stream", "GET"): signed_in(200),
+    ("chats.new", "GET"): {**creators(200), PARENT: 403, OTHER_PARENT: 403},
+    ("chats.new", "POST"): {**creators(422), PARENT: 403, OTHER_PARENT: 403},
+    ("chats.direct", "POST"): {**signed_in(404), PARENT: 303},  # to the child's educator
+    ("chats.settings", "GET"): in_chat(200, 200, 200),
+    ("chats.settings", "POST"): in_chat(403, 422, 422),
+    ("chats.archive", "POST"): in_chat(403, 303, 303),
+    ("chats.restore", "POST"): in_chat(403, 409, 409),  # not archived
+    ("chats.members", "GET"): in_chat(403, 200, 200),
+    ("chats.members", "POST"): in_chat(403, 422, 422),
+    ("messages.chat", "GET"): in_chat(200, 200, 200),
+    ("messages.earlier", "GET"): in_chat(400, 400, 400),  # no ?before=
+    ("messages.updates", "GET"): in_chat(400, 400, 400),  # no ?after=
+    ("messages.stream", "GET"): in_chat(400, 400, 400),  # no ?after= nor Last-Event-ID
+    ("messages.post", "POST"): in_chat(422, 422, 403),  # empty; the overseers are not members
+    ("messages.read", "POST"): in_chat(400, 400, 400),
+    # the world's message: the educator's, important, with a photo and a poll
+    ("messages.edit", "GET"): in_chat(403, 200, 403),
+    ("messages.edit", "POST"): in_chat(403, 422, 403),
+    ("messages.history", "GET"): in_chat(403, 200, 200),
+    ("messages.delete", "POST"): in_chat(403, 303, 403),
+    ("messages.react", "POST"): in_chat(400, 400, 403),  # no emoji
+    ("messages.pin", "POST"): in_chat(403, 303, 303),
+    ("messages.important", "POST"): in_chat(403, 303, 403),
+    ("messages.confirm", "POST"): in_chat(303, 303, 403),
+    ("messages.confirmations", "GET"): in_chat(403, 200, 200),
+    ("messages.vote", "POST"): in_chat(422, 422, 403),  # no option chosen
+    ("messages.attachment", "GET"): in_chat(200, 200, 200),
+    ("messages.thumbnail", "GET"): in_chat(200, 200, 200),
     ("invites.staff_invite", "GET"): everyone(303),
     ("invites.join_staff", "GET"): everyone(404),  # no invite in this session
     ("invites.join_staff", "POST"): everyone(404),
 }
 
 
-def url_values(world, invite) -> dict:
+def chat_world(world):
+    """The group's chat with a message carrying a photo and a poll."""
+    from pathlib import Path
+
+    from flask import current_app
+    from PIL import Image
+
+    from sferum_lite import media
+    from sferum_lite.extensions import db
+    from sferum_lite.models import Attachment, Chat, ChatMember, Message, Poll, PollOption
+
+    chat = Chat(
+        kindergarten_id=world.kindergarten.id,
+        kind="group",
+        title="Родители группы «Солнышко»",
+        group_id=world.group.id,
+        created_by_id=world.educator.id,
+        rev=1,
+    )
+    db.session.add(chat)
+    db.session.flush()
+    db.session.add_all(
+        [
+            ChatMember(chat_id=chat.id, user_id=world.educator.id, is_moderator=True),
+            ChatMember(chat_id=chat.id, user_id=world.parent.id),
+        ]
+    )
+    message = Message(
+        chat_id=chat.id,
+        author_id=world.educator.id,
+        text="Завтра утренник",
+        important=True,
+        rev=1,
+        created_rev=1,
+    )
+    db.session.add(message)
+    db.session.flush()
+    image = Image.new("RGB", (40, 30), "green")
+    photo = media.process_photo(_jpeg(image), "фото.jpg")
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    attachment = Attachment(
+        message_id=message.id,
+        kind="photo",
+        stored_name=media.store(folder, photo.data, ".jpg"),
+        thumb_name=media.store(folder, photo.thumb, ".jpg"),
+        filename="фото.jpg",
+        mime="image/jpeg",
+        size=len(photo.data),
+        width=photo.width,
+        height=photo.height,
+    )
+    poll = Poll(message_id=message.id, question="Кто придёт?")
+    db.session.add_all([attachment, poll])
+    db.session.flush()
+    db.session.add_all(
+        [PollOption(poll_id=poll.id, position=i, text=t) for i, t in enumerate(("Да", "Нет"))]
+    )
+    chat.last_message_id = message.id
+    db.session.commit()
+    return chat, message, attachment, poll
+
+
+def _jpeg(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def url_values(world, invite, chat=None, message=None, attachment=None, poll=None) -> dict:
     return {
+        "chat_id": chat.id if chat else 1,
+        "message_id": message.id if message else 1,
+        "attachment_id": attachment.id if attachment else 1,
+        "poll_id": poll.id if poll else 1,
         "filename": "app.css",
         "group_id": world.group.id,
         "child_id": world.child.id,
@@ -117,8 +242,9 @@ def test_route_answers_persona_as_expected(app, world, as_user, endpoint, method
     from .factories import make_staff_invite
 
     invite = make_staff_invite(world.kindergarten, world.admin)
+    chat_objects = chat_world(world)
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
-    values = {name: url_values(world, invite)[name] for name in rule.arguments}
+    values = {name: url_values(world, invite, *chat_objects)[name] for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for
 

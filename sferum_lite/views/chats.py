@@ -1,0 +1,285 @@
+"""The chat list, creating chats from templates, settings (rename, archive), members, and
+direct chats between an educator and a parent."""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import chat_view, live, queries
+from ..actions import ActionError
+from ..actions.chats import (
+    do_add_members,
+    do_archive_chat,
+    do_create_chat,
+    do_rename_chat,
+    do_restore_chat,
+    do_start_direct_chat,
+)
+from ..extensions import db
+from ..forms import AddMembersForm, ChatTitleForm, EmptyForm, NewChatForm, options
+from ..permissions import (
+    access_chat,
+    can_add_parents,
+    can_add_staff,
+    can_archive_chat,
+    can_create_chat,
+    can_manage_chat,
+)
+from ..security import load_user
+from ..templating import is_htmx
+from . import action_failed, page, see_other
+
+bp = Blueprint("chats", __name__)
+
+
+@bp.before_request
+@login_required
+def require_sign_in():
+    return None
+
+
+def _list_context(archived=False):
+    return {"rows": chat_view.chat_list(current_user, archived=archived), "archived": archived}
+
+
+@bp.route("/chats")
+def index():
+    archived = request.args.get("archived") == "1"
+    if is_htmx():
+        return render_template("chats/_list.html", **_list_context(archived))
+    return page("chats/index.html", **_list_context(archived))
+
+
+@bp.route("/chats/stream")
+def list_stream():
+    """The chat list, re-sent whenever one of the person's chats changes (SSE)."""
+    user_id = current_user.id
+    kindergarten_id = current_user.kindergarten_id
+    db.session.remove()
+    subscription = live.broker().subscribe([live.kindergarten_topic(kindergarten_id)])
+    config = current_app.config
+
+    def events():
+        try:
+            deadline = time.monotonic() + config["LIVE_STREAM_SECONDS"]
+            yield live.format_sse(retry=2000)
+            while time.monotonic() < deadline:
+                got = subscription.get(timeout=config["LIVE_HEARTBEAT_SECONDS"])
+                mine = [e for e in got if e.get("reader") in (None, user_id)]
+                if got and not mine:
+                    continue
+                if not got:
+                    yield live.comment()
+                    continue
+                try:
+                    user = load_user(str(user_id))
+                    if user is None:
+                        return
+                    g._login_user = user
+                    html = render_template("chats/_list.html", **_list_context())
+                finally:
+                    db.session.remove()
+                yield live.format_sse(html)
+        finally:
+            subscription.close()
+
+    return _event_stream(events())
+
+
+def _event_stream(generator) -> Response:
+    response = Response(stream_with_context(generator), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
+    return response
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def _templates(user) -> dict[str, tuple]:
+    """What this person may create: key -> (label, kind, group, title, members)."""
+    from ..permissions import is_admin
+
+    found = {}
+    groups = (
+        db.session.scalars(queries.open_groups(user.kindergarten_id)).all()
+        if is_admin(user)
+        else [group for group, *_ in db.session.execute(queries.educator_groups(user))]
+    )
+    for group in groups:
+        title = _("Родители группы «%(name)s»", name=group.name)
+        found[f"parents:{group.id}"] = (title, "group", group, title, "group")
+        channel = _("Объявления группы «%(name)s»", name=group.name)
+        found[f"channel:{group.id}"] = (
+            _("Канал: %(title)s", title=channel),
+            "channel",
+            group,
+            channel,
+            "group",
+        )
+    if is_admin(user):
+        for key, title, members in (
+            ("deputies", _("Заведующий и заместители"), "deputies"),
+            ("educators", _("Заведующий и педагоги"), "educators"),
+            ("committee", _("Родительский комитет"), None),
+        ):
+            found[key] = (title, "group", None, title, members)
+    return found
+
+
+def _members_for(user, template_members, group):
+    if template_members == "group" and group is not None:
+        return queries.group_educators(group.id)
+    if template_members == "deputies":
+        return queries.staff_with_positions(user.kindergarten_id, {"zamestitel"}, director=True)
+    if template_members == "educators":
+        return queries.staff_with_positions(user.kindergarten_id, None, director=True)
+    return []
+
+
+@bp.route("/chats/new", methods=["GET", "POST"])
+def new():
+    if not can_create_chat(current_user):
+        abort(403)
+    templates = _templates(current_user)
+    form = NewChatForm()
+    form.template.choices = options((key, value[0]) for key, value in templates.items())
+    if form.validate_on_submit():
+        label, kind, group, title, members = templates[form.template.data]
+        try:
+            chat = do_create_chat(
+                current_user,
+                kind=kind,
+                title=form.title.data or title,
+                group=group,
+                members=_members_for(current_user, members, group),
+            )
+        except ActionError as error:
+            action_failed(form, error)
+        else:
+            flash(_("Чат «%(title)s» создан.", title=chat.title), "success")
+            return see_other("messages.chat", chat_id=chat.id)
+    return page("chats/new.html", form=form, has_templates=bool(templates))
+
+
+@bp.route("/chats/direct/<int:user_id>", methods=["POST"])
+def direct(user_id):
+    """Open (or make) the direct chat of an educator and a parent of their group."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    pair = queries.direct_pair(current_user, user_id)
+    if pair is None:
+        abort(404)
+    chat = do_start_direct_chat(current_user, *pair)
+    return see_other("messages.chat", chat_id=chat.id)
+
+
+# --- settings and members -----------------------------------------------------------------------
+
+
+def _settings_page(access, form=None, status=None):
+    return page(
+        "chats/settings.html",
+        access=access,
+        form=form or ChatTitleForm(obj=access.chat, formdata=None),
+        members=chat_view.chat_members(access.chat.id),
+        status=status,
+    )
+
+
+def _manageable(chat_id):
+    access = access_chat(current_user, chat_id)
+    if not can_manage_chat(access):
+        abort(403)
+    return access
+
+
+@bp.route("/chats/<int:chat_id>/settings", methods=["GET", "POST"])
+def settings(chat_id):
+    access = access_chat(current_user, chat_id)
+    if request.method == "GET":
+        return _settings_page(access)
+    if not can_manage_chat(access):
+        abort(403)
+    form = ChatTitleForm()
+    if form.validate_on_submit():
+        do_rename_chat(current_user, access, form.title.data)
+        flash(_("Название сохранено."), "success")
+        return see_other("chats.settings", chat_id=chat_id)
+    return _settings_page(access, form)
+
+
+@bp.route("/chats/<int:chat_id>/archive", methods=["POST"])
+def archive(chat_id):
+    access = access_chat(current_user, chat_id)
+    if not can_archive_chat(access):
+        abort(403)
+    return _one_click(access, do_archive_chat, _("Чат перенесён в архив: он доступен для чтения."))
+
+
+@bp.route("/chats/<int:chat_id>/restore", methods=["POST"])
+def restore(chat_id):
+    access = access_chat(current_user, chat_id)
+    if not can_archive_chat(access):
+        abort(403)
+    return _one_click(access, do_restore_chat, _("Чат возвращён из архива."))
+
+
+def _one_click(access, action, done):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(current_user, access)
+    except ActionError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _settings_page(access, status=409)
+    flash(done, "success")
+    return see_other("chats.settings", chat_id=access.chat.id)
+
+
+def _add_form(access):
+    form = AddMembersForm()
+    staff, parents = queries.addable_people(access.chat)
+    choices = []
+    if can_add_staff(access):
+        choices += [(user.id, f"{user.name} — {user.position_label}") for user in staff]
+    if can_add_parents(access):
+        choices += [(user.id, _("%(name)s — родитель", name=user.name)) for user in parents]
+    form.users.choices = options(choices)
+    return form
+
+
+@bp.route("/chats/<int:chat_id>/members", methods=["GET", "POST"])
+def members(chat_id):
+    access = access_chat(current_user, chat_id)
+    if not can_add_staff(access):
+        abort(403)
+    form = _add_form(access)
+    if form.validate_on_submit():
+        allowed = {choice.value for choice in form.users.choices}
+        people = queries.users_by_id(access.chat.kindergarten_id, set(form.users.data) & allowed)
+        try:
+            added = do_add_members(current_user, access, people)
+        except ActionError as error:
+            action_failed(form, error)
+        else:
+            flash(_("Добавлено участников: %(n)d.", n=added), "success")
+            return see_other("chats.settings", chat_id=chat_id)
+    return page("chats/members.html", access=access, form=form)

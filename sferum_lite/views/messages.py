@@ -1,0 +1,545 @@
+"""A chat's page and everything done on its messages, with live updates.
+
+Live updates: every change to a chat bumps its revision. A page knows the revision it was
+rendered at; the SSE stream (and, without it, a poll every few seconds) sends what changed since,
+as htmx partials: new messages are appended, changed ones replaced in place. The stream's event
+ids are revisions, so a reconnecting browser (Last-Event-ID) gets exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    send_file,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
+
+from .. import chat_view, live, media
+from ..actions import ActionError
+from ..actions.messages import (
+    PollSpec,
+    Upload,
+    do_confirm,
+    do_delete_message,
+    do_edit_message,
+    do_mark_read,
+    do_post_message,
+    do_set_important,
+    do_set_pinned,
+    do_toggle_reaction,
+    do_vote,
+    upload_dir,
+)
+from ..extensions import db
+from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
+from ..i18n import from_local, quiet_hours_note
+from ..models import Message, MessageEdit, Poll, utcnow
+from ..permissions import (
+    access_attachment,
+    access_chat,
+    access_message,
+    can_confirm,
+    can_delete_message,
+    can_edit_message,
+    can_mark_important,
+    can_pin,
+    can_post,
+    can_see_confirmations,
+    can_see_edits,
+    can_take_part,
+    is_parent,
+    is_staff,
+)
+from ..security import load_user
+from ..templating import is_htmx
+from ..uploads import content_disposition
+from . import page, see_other
+from .chats import _event_stream
+
+bp = Blueprint("messages", __name__)
+
+
+@bp.before_request
+@login_required
+def require_sign_in():
+    return None
+
+
+# --- the chat page ------------------------------------------------------------------------------
+
+
+def _composer(access, form=None, reply=None):
+    show_quiet = is_parent(access.user) and not is_staff(access.user)
+    return {
+        "form": form or MessageForm(formdata=None),
+        "reply": reply,
+        "quiet_note": quiet_hours_note(access.chat.kindergarten_id) if show_quiet else None,
+    }
+
+
+def _chat_page(access, *, form=None, reply=None, status=None):
+    chat = access.chat
+    rev = chat.rev  # read before the messages: whatever comes later arrives as an update
+    messages, more = chat_view.latest_messages(chat.id)
+    last_read = access.member.last_read_id if access.member else None
+    divider = None
+    if last_read is not None:
+        divider = next(
+            (
+                m.id
+                for m in messages
+                if m.id > last_read and m.author_id != access.user.id and not m.is_deleted
+            ),
+            None,
+        )
+    return page(
+        "chats/chat.html",
+        access=access,
+        chat=chat,
+        rev=rev,
+        views=chat_view.message_views(access.user, messages),
+        more=more,
+        pinned=chat_view.pinned_messages(chat.id),
+        divider=divider,
+        members=chat_view.member_count(chat.id),
+        partner=chat_view.direct_partner(access) if chat.kind == "direct" else None,
+        newest=messages[-1].id if messages else 0,
+        status=status,
+        **_composer(access, form, reply),
+    )
+
+
+@bp.route("/chats/<int:chat_id>")
+def chat(chat_id):
+    access = access_chat(current_user, chat_id)
+    reply = None
+    reply_id = request.args.get("reply", type=int)
+    if reply_id and can_post(access):
+        reply = _reply_in(access, reply_id)
+    return _chat_page(access, reply=reply)
+
+
+def _reply_in(access, message_id):
+    message = db.session.get(Message, message_id)
+    if message is None or message.chat_id != access.chat.id or message.is_deleted:
+        return None
+    return message
+
+
+@bp.route("/chats/<int:chat_id>/earlier")
+def earlier(chat_id):
+    """Older messages: «Показать ранее»."""
+    access = access_chat(current_user, chat_id)
+    before = request.args.get("before", type=int)
+    if before is None or before < 1:
+        abort(400)
+    messages, more = chat_view.latest_messages(access.chat.id, before=before)
+    context = {
+        "access": access,
+        "views": chat_view.message_views(access.user, messages),
+        "more": more,
+        "chat": access.chat,
+    }
+    if is_htmx():
+        return render_template("chats/_earlier.html", **context)
+    return page("chats/earlier.html", **context)
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+
+def _uploads(files) -> tuple[list[Upload], str | None]:
+    """Checked uploads, or the first problem found (nothing is stored before all pass)."""
+    uploads = []
+    photos = 0
+    for storage in files:
+        if not storage or not storage.filename:
+            continue
+        name = media.clean_filename(storage.filename)
+        try:
+            data = media.read_limited(storage.stream, media.FILE_MAX_BYTES, name=name)
+            if media.is_photo(data):
+                photos += 1
+                if photos > media.MAX_PHOTOS:
+                    return [], _("Не больше %(n)d фото в одном сообщении.", n=media.MAX_PHOTOS)
+                uploads.append(Upload(name, photo=media.process_photo(data, name)))
+            else:
+                uploads.append(Upload(name, data=data, document=media.sniff_document(data, name)))
+        except media.MediaError as error:
+            return [], str(error)
+    return uploads, None
+
+
+def _poll(form, kindergarten) -> PollSpec | None:
+    if not form.has_poll():
+        return None
+    closes = form.poll_closes.data
+    return PollSpec(
+        question=form.poll_question.data,
+        options=form.options(),
+        multiple=form.poll_multiple.data,
+        anonymous=form.poll_anonymous.data,
+        closes_at=from_local(closes) if isinstance(closes, datetime) else None,
+    )
+
+
+def _composer_failed(access, form, message, reply=None):
+    form.form_errors.append(message)
+    return _composer_response(access, form, reply, status=422)
+
+
+def _composer_response(access, form, reply, status):
+    if is_htmx():
+        html = render_template(
+            "chats/_composer.html", access=access, **_composer(access, form, reply)
+        )
+        response = current_app.make_response((html, status))
+        response.headers["HX-Retarget"] = "#composer"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return _chat_page(access, form=form, reply=reply, status=status)
+
+
+@bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
+def post(chat_id):
+    access = access_chat(current_user, chat_id)
+    if not can_post(access):
+        abort(403)
+    form = MessageForm()
+    reply = None
+    if form.reply_to.data:
+        reply = _reply_in(access, form.reply_to.data)
+    if not form.validate_on_submit():
+        return _composer_response(access, form, reply, status=422)
+    files = request.files.getlist("files")
+    uploads, problem = _uploads(files)
+    if problem:
+        return _composer_failed(access, form, problem, reply)
+    poll = _poll(form, access.chat)
+    if poll is not None and poll.closes_at is not None and poll.closes_at <= utcnow():
+        form.poll_closes.errors = [_("Срок опроса уже прошёл: выберите время в будущем.")]
+        return _composer_response(access, form, reply, status=422)
+    if not form.text.data and not uploads and poll is None:
+        form.text.errors = [_("Напишите сообщение, приложите фото или файл.")]
+        return _composer_response(access, form, reply, status=422)
+    important = form.important.data and can_mark_important(access)
+    try:
+        message = do_post_message(
+            current_user,
+            access,
+            text=form.text.data,
+            reply_to=reply,
+            important=important,
+            uploads=uploads,
+            poll=poll,
+        )
+    except ActionError as error:
+        return _composer_failed(access, form, error.message, reply)
+    if is_htmx():
+        access = access_chat(current_user, chat_id)
+        views = chat_view.message_views(current_user, [db.session.get(Message, message.id)])
+        return render_template(
+            "chats/_posted.html", access=access, views=views, **_composer(access)
+        )
+    return see_other("messages.chat", chat_id=chat_id, _anchor=f"m-{message.id}")
+
+
+# --- one message --------------------------------------------------------------------------------
+
+
+def _message_response(access, message, status=200):
+    """The message as it is now: the fragment for htmx, the chat page for a browser."""
+    if is_htmx():
+        db.session.expire_all()
+        message = db.session.get(Message, message.id)
+        view = chat_view.message_views(access.user, [message])[0]
+        return render_template("chats/_message.html", access=access, view=view), status
+    return see_other("messages.chat", chat_id=access.chat.id, _anchor=f"m-{message.id}")
+
+
+def _refused(access, message, error: ActionError, status=409):
+    db.session.rollback()
+    if is_htmx():
+        response = current_app.make_response(
+            (render_template("errors/_inline.html", message=error.message), status)
+        )
+        response.headers["HX-Retarget"] = "#toast"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    flash(error.message, "error")
+    return _chat_page(access_chat(current_user, access.chat.id), status=status)
+
+
+def _checked(form):
+    if not form.validate_on_submit():
+        abort(400)
+
+
+@bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
+def edit(message_id):
+    access, message = access_message(current_user, message_id)
+    if not can_edit_message(access, message):
+        abort(403)
+    form = EditMessageForm(obj=message) if request.method == "GET" else EditMessageForm()
+    if form.validate_on_submit():
+        try:
+            do_edit_message(current_user, access, message, form.text.data)
+        except ActionError as error:
+            return _refused(access, message, error)
+        return _message_response(access, message)
+    status = 422 if form.errors else 200
+    template = "chats/_edit.html" if is_htmx() else "chats/edit.html"
+    return page(template, access=access, message=message, form=form, status=status)
+
+
+@bp.route("/messages/<int:message_id>/history")
+def history(message_id):
+    access, message = access_message(current_user, message_id)
+    if not (can_see_edits(access) or message.author_id == current_user.id):
+        abort(403)
+    versions = db.session.scalars(
+        db.select(MessageEdit)
+        .where(MessageEdit.message_id == message.id)
+        .order_by(MessageEdit.id.desc())
+    ).all()
+    return page("chats/history.html", access=access, message=message, versions=versions)
+
+
+@bp.route("/messages/<int:message_id>/delete", methods=["POST"])
+def delete(message_id):
+    access, message = access_message(current_user, message_id)
+    if not can_delete_message(access, message):
+        abort(403)
+    _checked(EmptyForm())
+    try:
+        do_delete_message(current_user, access, message)
+    except ActionError as error:
+        return _refused(access, message, error)
+    return _message_response(access, message)
+
+
+@bp.route("/messages/<int:message_id>/react", methods=["POST"])
+def react(message_id):
+    access, message = access_message(current_user, message_id)
+    if not can_take_part(access):
+        abort(403)
+    form = ReactionForm()
+    _checked(form)
+    try:
+        do_toggle_reaction(current_user, access, message, form.emoji.data)
+    except ActionError as error:
+        return _refused(access, message, error, status=422)
+    return _message_response(access, message)
+
+
+@bp.route("/messages/<int:message_id>/pin", methods=["POST"])
+def pin(message_id):
+    access, message = access_message(current_user, message_id)
+    if not can_pin(access):
+        abort(403)
+    _checked(EmptyForm())
+    pinned = request.form.get("pinned", "1") == "1"
+    try:
+        do_set_pinned(current_user, access, message, pinned)
+    except ActionError as error:
+        return _refused(access, message, error)
+    return _message_response(access, message)
+
+
+@bp.route("/messages/<int:message_id>/important", methods=["POST"])
+def important(message_id):
+    access, message = access_message(current_user, message_id)
+    if not (can_mark_important(access) and message.author_id == current_user.id):
+        abort(403)
+    _checked(EmptyForm())
+    try:
+        do_set_important(current_user, access, message, request.form.get("important") == "1")
+    except ActionError as error:
+        return _refused(access, message, error)
+    return _message_response(access, message)
+
+
+@bp.route("/messages/<int:message_id>/confirm", methods=["POST"])
+def confirm(message_id):
+    access, message = access_message(current_user, message_id)
+    if not can_confirm(access):
+        abort(403)
+    _checked(EmptyForm())
+    try:
+        do_confirm(current_user, access, message)
+    except ActionError as error:
+        return _refused(access, message, error)
+    return _message_response(access, message)
+
+
+@bp.route("/messages/<int:message_id>/confirmations")
+def confirmations(message_id):
+    access, message = access_message(current_user, message_id)
+    if not message.important or not can_see_confirmations(access, message):
+        abort(404 if not message.important else 403)
+    done, waiting = chat_view.confirmations(message)
+    return page(
+        "chats/confirmations.html", access=access, message=message, done=done, waiting=waiting
+    )
+
+
+@bp.route("/polls/<int:poll_id>/vote", methods=["POST"])
+def vote(poll_id):
+    poll = db.session.get(Poll, poll_id)
+    if poll is None:
+        abort(404)
+    access, message = access_message(current_user, poll.message_id)
+    if not can_take_part(access):
+        abort(403)
+    form = VoteForm()
+    _checked(form)
+    try:
+        do_vote(current_user, access, poll, form.options.data or [])
+    except ActionError as error:
+        return _refused(access, message, error, status=422)
+    return _message_response(access, message)
+
+
+@bp.route("/chats/<int:chat_id>/read", methods=["POST"])
+def read(chat_id):
+    access = access_chat(current_user, chat_id)
+    form = ReadForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if access.member is not None:
+        do_mark_read(current_user, access, form.last.data)
+    return "", 204
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def _send(attachment, stored_name, *, inline):
+    path = media.stored_path(upload_dir(), stored_name)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=attachment.mime, conditional=True, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(
+        attachment.filename, inline=inline
+    )
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if not inline:
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.route("/files/<int:attachment_id>")
+def attachment(attachment_id):
+    access, attachment = access_attachment(current_user, attachment_id)
+    return _send(attachment, attachment.stored_name, inline=attachment.kind == "photo")
+
+
+@bp.route("/files/<int:attachment_id>/thumb")
+def thumbnail(attachment_id):
+    access, attachment = access_attachment(current_user, attachment_id)
+    if attachment.thumb_name is None:
+        abort(404)
+    return _send(attachment, attachment.thumb_name, inline=True)
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def _cursor(raw) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        abort(400)
+    if value < 0 or value > 2**62:
+        abort(400)
+    return value
+
+
+def _updates(access, after: int) -> tuple[str, int]:
+    """What changed in the chat since revision `after`, as htmx partials, and the new
+    revision ('' when nothing changed)."""
+    messages = chat_view.changed_since(access.chat.id, after)
+    if not messages:
+        return "", after
+    rev = max(m.rev for m in messages)
+    html = render_template(
+        "chats/_updates.html",
+        access=access,
+        chat=access.chat,
+        views=chat_view.message_views(access.user, messages),
+        after=after,
+        rev=rev,
+        pinned=chat_view.pinned_messages(access.chat.id),
+        newest=max(m.id for m in messages),
+    )
+    return html, rev
+
+
+@bp.route("/chats/<int:chat_id>/updates")
+def updates(chat_id):
+    """The polling fallback: 204 when nothing changed."""
+    access = access_chat(current_user, chat_id)
+    html, _rev = _updates(access, _cursor(request.args.get("after")))
+    if not html:
+        return "", 204
+    return html
+
+
+@bp.route("/chats/<int:chat_id>/stream")
+def stream(chat_id):
+    """Server-sent events: what changes in the chat, as it happens. No database session is held
+    while waiting; each batch checks the sign-in and the access again."""
+    access_chat(current_user, chat_id)
+    after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
+    user_id = current_user.id
+    config = current_app.config
+    db.session.remove()
+    subscription = live.broker().subscribe([live.chat_topic(chat_id)])
+
+    def batch():
+        nonlocal after
+        try:
+            user = load_user(str(user_id))
+            if user is None:
+                return None
+            g._login_user = user
+            try:
+                access = access_chat(user, chat_id)
+            except HTTPException:
+                return None
+            html, after = _updates(access, after)
+            return html
+        finally:
+            db.session.remove()
+
+    def events():
+        try:
+            deadline = time.monotonic() + config["LIVE_STREAM_SECONDS"]
+            yield live.format_sse(retry=1000)
+            first = True
+            while time.monotonic() < deadline:
+                if not first and not subscription.get(timeout=config["LIVE_HEARTBEAT_SECONDS"]):
+                    yield live.comment()
+                    continue
+                first = False
+                html = batch()
+                if html is None:
+                    return
+                if html:
+                    yield live.format_sse(html, id=after)
+        finally:
+            subscription.close()
+
+    return _event_stream(events())
