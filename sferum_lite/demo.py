@@ -11,18 +11,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from sqlalchemy import select
+
 from .actions.audit import record
 from .actions.memberships import join_system_chats
 from .actions.setup import create_system_chats
 from .extensions import db
 from .models import (
+    Chat,
+    ChatMember,
     Child,
     Consent,
     ConsentText,
     Group,
     GroupEducator,
     Kindergarten,
+    Message,
     ParentChild,
+    Poll,
+    PollOption,
     StaffInvite,
     User,
     utcnow,
@@ -291,6 +298,7 @@ def seed(password: str | None = None) -> DemoLogins:
             created_by_id=staff[1].id,
         )
     )
+    _group_chats(kindergarten, groups, now)
     record(director, "demo.seeded", kindergarten)
     db.session.commit()
     return DemoLogins(
@@ -303,3 +311,87 @@ def seed(password: str | None = None) -> DemoLogins:
         parent_two_children=parents[0].phone,
         educator_parent=educator_parent.phone,
     )
+
+
+DEMO_MESSAGES = (
+    # (author: "educator" or the index of a parent in the group, text, important)
+    ("educator", "Добрый день, родители! Это чат нашей группы. Пишите сюда общие вопросы.", False),
+    (0, "Здравствуйте! Спасибо, что создали чат.", False),
+    (
+        "educator",
+        "В четверг в 10:00 — осенний утренник. Приходите к 9:45, с собой сменная обувь.",
+        True,
+    ),
+    (1, "Можно ли снимать утренник на телефон?", False),
+    ("educator", "Да, конечно. Фото с утренника выложим сюда же.", False),
+)
+
+
+def _group_chats(kindergarten, groups, now) -> None:
+    """Each group's parents' chat with its educators and the parents; a short conversation
+    and a poll in the first one."""
+    for index, group in enumerate(groups):
+        educators = db.session.scalars(
+            select(User)
+            .join(GroupEducator, GroupEducator.user_id == User.id)
+            .where(GroupEducator.group_id == group.id)
+            .order_by(User.id)
+        ).all()
+        if not educators:
+            continue
+        parents = db.session.scalars(
+            select(User)
+            .join(ParentChild, ParentChild.user_id == User.id)
+            .join(Child, Child.id == ParentChild.child_id)
+            .where(Child.group_id == group.id)
+            .distinct()
+            .order_by(User.id)
+        ).all()
+        chat = Chat(
+            kindergarten_id=kindergarten.id,
+            kind="group",
+            title=f"Родители группы «{group.name}»",
+            group_id=group.id,
+            created_by_id=educators[0].id,
+            last_activity_at=now,
+        )
+        db.session.add(chat)
+        db.session.flush()
+        for user in [*educators, *parents]:
+            db.session.add(
+                ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=user in educators)
+            )
+        if index != 0:
+            continue
+        start = now - timedelta(hours=len(DEMO_MESSAGES) + 1)
+        for number, (who, text, important) in enumerate(DEMO_MESSAGES):
+            author = educators[0] if who == "educator" else parents[who]
+            chat.rev += 1
+            message = Message(
+                chat_id=chat.id,
+                author_id=author.id,
+                text=text,
+                important=important,
+                rev=chat.rev,
+                created_rev=chat.rev,
+                created_at=start + timedelta(hours=number),
+            )
+            db.session.add(message)
+            db.session.flush()
+            chat.last_message_id = message.id
+        chat.rev += 1
+        message = Message(
+            chat_id=chat.id,
+            author_id=educators[0].id,
+            rev=chat.rev,
+            created_rev=chat.rev,
+            created_at=now - timedelta(minutes=30),
+        )
+        db.session.add(message)
+        db.session.flush()
+        poll = Poll(message_id=message.id, question="Кто придёт на утренник?")
+        db.session.add(poll)
+        db.session.flush()
+        for position, option in enumerate(("Мама", "Папа", "Оба родителя", "Не сможем")):
+            db.session.add(PollOption(poll_id=poll.id, position=position, text=option))
+        chat.last_message_id = message.id

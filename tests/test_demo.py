@@ -165,13 +165,22 @@ def test_the_database_holds_a_lived_in_kindergarten(seeded):
         user.position in EDUCATOR_POSITIONS and user.dismissed_at is None for user in people
     ), "an educator who is also a parent"
 
+    # every group with an educator has its parents' chat; the first one has a conversation
+    group_chats = db.session.scalars(select(Chat).where(Chat.group_id.is_not(None))).all()
+    assert len(group_chats) >= 2
+    first = min(group_chats, key=lambda chat: chat.id)
+    assert first.last_message_id is not None and first.rev > 5
+
     # the system chats exist and the staff are in them
     systems = set(db.session.scalars(select(Chat.system).where(Chat.system.is_not(None))))
     assert systems == {"staff_group", "news", "staff"}
     for user in staff:
         assert (
             db.session.scalar(
-                select(func.count()).select_from(ChatMember).where(ChatMember.user_id == user.id)
+                select(func.count())
+                .select_from(ChatMember)
+                .join(Chat, Chat.id == ChatMember.chat_id)
+                .where(ChatMember.user_id == user.id, Chat.system.is_not(None))
             )
             == 3
         ), user.name
