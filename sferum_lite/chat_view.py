@@ -68,6 +68,8 @@ def chat_list(user, *, archived: bool = False) -> list[ChatRow]:
         .outerjoin(member, and_(member.chat_id == Chat.id, member.user_id == user.id))
         .outerjoin(last, last.id == Chat.last_message_id)
         .outerjoin(author, author.id == last.author_id)
+        # User.kindergarten is an eager INNER join: outer here, or chats without messages vanish
+        .options(joinedload(author.kindergarten, innerjoin=False))
         .where(*where)
         .order_by(Chat.last_activity_at.desc(), Chat.id.desc())
     )
@@ -151,6 +153,13 @@ def changed_since(chat_id: int, rev: int, *, limit: int = 200) -> list[Message]:
     """Messages posted or changed after revision `rev`, in revision order."""
     query = _messages().where(Message.chat_id == chat_id, Message.rev > rev)
     return list(db.session.scalars(query.order_by(Message.rev).limit(limit)))
+
+
+def message_in_chat(chat_id: int, message_id: int) -> Message | None:
+    """A message of this chat (to reply to), or None for another chat's or a missing one."""
+    return db.session.scalar(
+        select(Message).where(Message.id == message_id, Message.chat_id == chat_id)
+    )
 
 
 def pinned_messages(chat_id: int) -> list[Message]:

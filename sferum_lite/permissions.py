@@ -24,6 +24,7 @@ from .models import (
     Group,
     GroupEducator,
     Message,
+    Poll,
     StaffInvite,
     User,
 )
@@ -298,3 +299,12 @@ def access_attachment(user, attachment_id: int) -> tuple[ChatAccess, Attachment]
     if message.is_deleted:
         _not_found()
     return access, attachment
+
+
+def access_poll(user, poll_id: int) -> tuple[ChatAccess, Message, Poll]:
+    """A poll, for those who see its chat."""
+    poll = db.session.get(Poll, poll_id)
+    if poll is None:
+        _not_found()
+    access, message = access_message(user, poll.message_id)
+    return access, message, poll

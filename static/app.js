@@ -100,9 +100,15 @@
   document.addEventListener("htmx:sse:after:connection", function () { live = true; });
   document.addEventListener("htmx:sse:close", function () { live = false; });
   document.addEventListener("htmx:sse:error", function () { live = false; });
+  function streamUp() {
+    // the hx-sse extension keeps its connection on the element while it reads the stream
+    var elt = document.getElementById("live");
+    var sse = elt && elt._htmx && elt._htmx.sse;
+    return live || Boolean(sse && sse.reader && sse.status === 200);
+  }
   document.addEventListener("htmx:before:request", function (event) {
     var elt = event.target;
-    if (live && elt && elt.id === "poller") event.preventDefault();
+    if (elt && elt.id === "poller" && streamUp()) event.preventDefault();
   });
 
   // Reply: fill the composer's quote without leaving the page.

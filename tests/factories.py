@@ -7,14 +7,19 @@ import itertools
 import secrets
 from datetime import time, timedelta
 
+from sqlalchemy import update
+
 from sferum_lite.actions.memberships import join_system_chats
 from sferum_lite.actions.setup import do_setup
 from sferum_lite.extensions import db
 from sferum_lite.models import (
+    Chat,
+    ChatMember,
     Child,
     Group,
     GroupEducator,
     Kindergarten,
+    Message,
     ParentChild,
     StaffInvite,
     User,
@@ -158,3 +163,70 @@ def make_staff_invite(
     db.session.add(invite)
     db.session.commit()
     return invite
+
+
+def make_chat(
+    kindergarten,
+    creator,
+    *,
+    kind="group",
+    title="Родители группы «Солнышко»",
+    group=None,
+    members=(),
+    moderators=(),
+    archived=False,
+    **fields,
+) -> Chat:
+    """A chat written through the models: its creator is a moderator, as `do_create_chat` does;
+    `members` join as plain members, `moderators` as moderators."""
+    chat = Chat(
+        kindergarten_id=kindergarten.id,
+        kind=kind,
+        title=title,
+        group_id=group.id if group is not None else None,
+        created_by_id=creator.id,
+        archived_at=utcnow() if archived else None,
+        last_activity_at=utcnow(),
+        **fields,
+    )
+    db.session.add(chat)
+    db.session.flush()
+    seen = set()
+    for user, moderator in [
+        (creator, True),
+        *((user, True) for user in moderators),
+        *((user, False) for user in members),
+    ]:
+        if user.id not in seen:
+            seen.add(user.id)
+            db.session.add(ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=moderator))
+    db.session.commit()
+    return chat
+
+
+def make_message(chat, author, text="Добрый день!", **fields) -> Message:
+    """A message written through the models the way `do_post_message` stores one: the chat's
+    revision bumped and stamped on it, the chat's last message and activity moved, and the
+    author's read position moved to it."""
+    db.session.refresh(chat)
+    chat.rev += 1
+    message = Message(
+        chat_id=chat.id,
+        author_id=author.id if author is not None else None,
+        text=text,
+        rev=chat.rev,
+        created_rev=chat.rev,
+        **fields,
+    )
+    db.session.add(message)
+    db.session.flush()
+    chat.last_message_id = message.id
+    chat.last_activity_at = message.created_at
+    if author is not None:
+        db.session.execute(
+            update(ChatMember)
+            .where(ChatMember.chat_id == chat.id, ChatMember.user_id == author.id)
+            .values(last_read_id=message.id)
+        )
+    db.session.commit()
+    return message

@@ -298,6 +298,9 @@ def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) 
     """Vote, or change one's vote, while the poll is open."""
     begin_write()
     db.session.refresh(poll)
+    message = db.session.get(Message, poll.message_id)
+    if message.is_deleted:
+        raise ActionError(_("Сообщение удалено."))
     if not poll.is_open():
         raise ActionError(_("Опрос закрыт: голосовать уже нельзя."))
     valid = set(db.session.scalars(select(PollOption.id).where(PollOption.poll_id == poll.id)))
@@ -314,7 +317,6 @@ def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) 
     db.session.add_all(
         PollVote(poll_id=poll.id, user_id=actor.id, option_id=option_id) for option_id in chosen
     )
-    message = db.session.get(Message, poll.message_id)
     _bump(message.chat_id, message)
     db.session.commit()
 

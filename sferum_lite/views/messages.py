@@ -44,11 +44,12 @@ from ..actions.messages import (
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
-from ..models import Message, MessageEdit, Poll, utcnow
+from ..models import MessageEdit, utcnow
 from ..permissions import (
     access_attachment,
     access_chat,
     access_message,
+    access_poll,
     can_confirm,
     can_delete_message,
     can_edit_message,
@@ -131,8 +132,8 @@ def chat(chat_id):
 
 
 def _reply_in(access, message_id):
-    message = db.session.get(Message, message_id)
-    if message is None or message.chat_id != access.chat.id or message.is_deleted:
+    message = chat_view.message_in_chat(access.chat.id, message_id)
+    if message is None or message.is_deleted:
         return None
     return message
 
@@ -227,6 +228,13 @@ def post(chat_id):
     if problem:
         return _composer_failed(access, form, problem, reply)
     poll = _poll(form, access.chat)
+    # the form's own checks of these two stop at Optional() when the field is left empty
+    if poll is not None and not poll.question:
+        form.poll_question.errors = [_("Напишите вопрос опроса.")]
+        return _composer_response(access, form, reply, status=422)
+    if poll is not None and len(poll.options) < 2:
+        form.poll_options.errors = [_("В опросе нужно хотя бы два варианта ответа.")]
+        return _composer_response(access, form, reply, status=422)
     if poll is not None and poll.closes_at is not None and poll.closes_at <= utcnow():
         form.poll_closes.errors = [_("Срок опроса уже прошёл: выберите время в будущем.")]
         return _composer_response(access, form, reply, status=422)
@@ -248,7 +256,7 @@ def post(chat_id):
         return _composer_failed(access, form, error.message, reply)
     if is_htmx():
         access = access_chat(current_user, chat_id)
-        views = chat_view.message_views(current_user, [db.session.get(Message, message.id)])
+        views = chat_view.message_views(current_user, [message])
         return render_template(
             "chats/_posted.html", access=access, views=views, **_composer(access)
         )
@@ -261,8 +269,7 @@ def post(chat_id):
 def _message_response(access, message, status=200):
     """The message as it is now: the fragment for htmx, the chat page for a browser."""
     if is_htmx():
-        db.session.expire_all()
-        message = db.session.get(Message, message.id)
+        db.session.expire_all()  # `message` reloads as it is now
         view = chat_view.message_views(access.user, [message])[0]
         return render_template("chats/_message.html", access=access, view=view), status
     return see_other("messages.chat", chat_id=access.chat.id, _anchor=f"m-{message.id}")
@@ -396,10 +403,7 @@ def confirmations(message_id):
 
 @bp.route("/polls/<int:poll_id>/vote", methods=["POST"])
 def vote(poll_id):
-    poll = db.session.get(Poll, poll_id)
-    if poll is None:
-        abort(404)
-    access, message = access_message(current_user, poll.message_id)
+    access, message, poll = access_poll(current_user, poll_id)
     if not can_take_part(access):
         abort(403)
     form = VoteForm()

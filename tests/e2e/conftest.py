@@ -117,7 +117,9 @@ class LiveServer:
 @pytest.fixture
 def live_server(make_app):
     """The app with CSRF on, served on 127.0.0.1:<free port> for the duration of one test."""
-    app = make_app(WTF_CSRF_ENABLED=True)
+    # streams last longer than a test, so a reconnect (and the poll filling its gap) is not
+    # what a test sees by chance
+    app = make_app(WTF_CSRF_ENABLED=True, LIVE_STREAM_SECONDS=60)
     assert app.extensions["sferum"]["set_up"] is False  # the app looks at the database itself
     app.jinja_env.bytecode_cache = _TEMPLATES
     live = LiveServer(app=app, url="")
