@@ -687,6 +687,14 @@ def test_a_message_that_is_not_important_cannot_be_confirmed(world, as_user, gro
     assert count(Confirmation) == 0
 
 
+def test_the_author_does_not_confirm_their_own_message(world, as_user, group_chat):
+    message = f.make_message(group_chat, world.educator, "Карантин", important=True)
+    response = as_user(world.educator).post(f"/messages/{message.id}/confirm")
+    assert response.status_code == 409
+    assert "Своё сообщение подтверждать не нужно." in page_text(response)
+    assert count(Confirmation) == 0
+
+
 def test_who_confirmed_and_who_not(world, as_user, group_chat, group_parent):
     helper = f.make_staff(world.kindergarten, "Вера Помощникова", position="pomoshnik")
     db.session.add(ChatMember(chat_id=group_chat.id, user_id=helper.id, is_moderator=True))

@@ -128,7 +128,7 @@ EXPECTED = {
     ("messages.react", "POST"): in_chat(400, 400, 403),  # no emoji
     ("messages.pin", "POST"): in_chat(403, 303, 303),
     ("messages.important", "POST"): in_chat(403, 303, 403),
-    ("messages.confirm", "POST"): in_chat(303, 303, 403),
+    ("messages.confirm", "POST"): in_chat(303, 409, 403),  # the educator wrote it
     ("messages.confirmations", "GET"): in_chat(403, 200, 200),
     ("messages.vote", "POST"): in_chat(422, 422, 403),  # no option chosen
     ("messages.attachment", "GET"): in_chat(200, 200, 200),

@@ -288,6 +288,8 @@ def do_confirm(actor: User, access: ChatAccess, message: Message) -> None:
     message = _current(message)
     if not message.important or message.is_deleted:
         raise ActionError(_("Это сообщение не требует подтверждения."))
+    if message.author_id == actor.id:
+        raise ActionError(_("Своё сообщение подтверждать не нужно."))
     if db.session.get(Confirmation, (message.id, actor.id)) is None:
         db.session.add(Confirmation(message_id=message.id, user_id=actor.id))
         _bump(message.chat_id, message)
