@@ -204,8 +204,11 @@ def can_add_staff(access: ChatAccess) -> bool:
 
 
 def can_add_parents(access: ChatAccess) -> bool:
-    """Parents of the children of the chat's group, added by its moderators."""
-    return can_add_staff(access) and access.chat.group_id is not None
+    """Parents of the children of the chat's group, added by its moderators; into a chat of
+    the whole kindergarten (the parents' committee), any parent, by the administration."""
+    if access.chat.group_id is None:
+        return can_add_staff(access) and is_admin(access.user) and access.chat.system is None
+    return can_add_staff(access)
 
 
 # --- access functions --------------------------------------------------------------------------

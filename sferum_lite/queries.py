@@ -313,16 +313,23 @@ def _parents_of_group(group_id: int):
 
 
 def addable_people(chat: Chat) -> tuple[list[User], list[User]]:
-    """Staff, and parents of the chat's group, who are not in the chat yet."""
+    """Staff, and parents (of the chat's group, or of the kindergarten for a chat without a
+    group), who are not in the chat yet; the view offers what the person may add."""
     present = select(ChatMember.user_id).where(ChatMember.chat_id == chat.id)
     staff = db.session.scalars(
         _active_staff(chat.kindergarten_id).where(User.id.not_in(present)).order_by(User.name)
     ).all()
-    parents = []
     if chat.group_id is not None:
-        parents = db.session.scalars(
-            _parents_of_group(chat.group_id).where(User.id.not_in(present)).order_by(User.name)
-        ).all()
+        parents = _parents_of_group(chat.group_id)
+    else:  # a chat of the whole kindergarten: the parents' committee
+        parents = (
+            select(User)
+            .join(ParentChild, ParentChild.user_id == User.id)
+            .join(Child, Child.id == ParentChild.child_id)
+            .where(Child.kindergarten_id == chat.kindergarten_id, Child.left_at.is_(None))
+            .distinct()
+        )
+    parents = db.session.scalars(parents.where(User.id.not_in(present)).order_by(User.name)).all()
     return staff, parents
 
 

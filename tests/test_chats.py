@@ -540,16 +540,32 @@ def test_a_forged_parent_of_another_group_is_not_added(world, as_user, group_cha
     assert member_ids(group_chat) == {world.educator.id, world.parent.id}
 
 
-def test_parents_are_not_offered_in_a_chat_without_a_group(world, as_user, group_parent):
+def test_the_administration_adds_any_parent_to_the_committee_chat(world, as_user, group_parent):
+    """A chat of the whole kindergarten (the parents' committee): parents of every group are
+    offered to the administration; an unknown id is not added."""
     chat = f.make_chat(world.kindergarten, world.director, title="Родительский комитет")
     page = page_text(as_user(world.director).get(f"/chats/{chat.id}/members"))
     assert world.educator.name in page
-    assert group_parent.name not in page
+    assert group_parent.name in page and world.other_group_parent.name in page
+    chosen = [group_parent.id, world.other_group_parent.id]
+    response = as_user(world.director).post(f"/chats/{chat.id}/members", data={"users": chosen})
+    assert response.status_code == 303
+    assert member_ids(chat) == {world.director.id, *chosen}
     response = as_user(world.director).post(
+        f"/chats/{chat.id}/members", data={"users": [NO_SUCH_ID]}
+    )
+    assert response.status_code == 422
+
+
+def test_an_educator_moderating_a_kindergarten_chat_adds_no_parents(world, as_user, group_parent):
+    chat = f.make_chat(world.kindergarten, world.educator, title="Педагоги и родители")
+    page = page_text(as_user(world.educator).get(f"/chats/{chat.id}/members"))
+    assert group_parent.name not in page
+    response = as_user(world.educator).post(
         f"/chats/{chat.id}/members", data={"users": [group_parent.id]}
     )
     assert response.status_code == 422
-    assert member_ids(chat) == {world.director.id}
+    assert member_ids(chat) == {world.educator.id}
 
 
 def test_only_moderators_and_the_administration_add_members(world, as_user, group_chat):
