@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from sferum_lite.extensions import db
-from sferum_lite.models import Chat, ChatMember, Confirmation, Message
+from sferum_lite.models import Attachment, Chat, ChatMember, Confirmation, Message
 
 from .conftest import answer_to_post, marker_survived, new_phone, set_marker, sign_in
 
@@ -142,8 +142,13 @@ def test_a_photo_from_the_phone_shows_its_thumbnail(page, problems, world, tmp_p
     photo.write_bytes(buffer.getvalue())
 
     page.locator("#composer input[type=file]").set_input_files(str(photo))
+    expect(page.locator("[data-files-chosen]")).to_contain_text("утренник.jpg")
     page.get_by_label("Сообщение", exact=True).fill("Фото с утренника")
-    page.get_by_role("button", name="Отправить").click()
+    with page.expect_response(answer_to_post(f"/chats/{chat_id}/messages")) as answer:
+        page.get_by_role("button", name="Отправить").click()
+    assert answer.value.status == 200, answer.value.text()[:500]
+    db.session.rollback()
+    assert db.session.query(Attachment).count() == 1, "the photo was not sent"
     image = page.locator("#messages > li.msg .photos img").first
     expect(image).to_be_visible()
     page.wait_for_function(
