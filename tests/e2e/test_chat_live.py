@@ -49,10 +49,21 @@ def parent_page(browser, live_server, problems):
         context.close()
 
 
-def open_chat(page, user, chat_id):
+STREAM_READING = """() => {
+  const live = document.getElementById("live");
+  const sse = live && live._htmx && live._htmx.sse;
+  return Boolean(sse && sse.reader);
+}"""
+
+
+def open_chat(page, user, chat_id, *, stream=True):
+    """Sign in into the chat and wait until its scripts run — and its live stream reads, unless
+    the test cut it off."""
     sign_in(page, user.login, then=f"/chats/{chat_id}")
-    # the stream is connected (or the poller runs): wait for the page's scripts to settle
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => Boolean(window.htmx) && document.readyState === 'complete'")
+    if stream:
+        page.wait_for_function(STREAM_READING)
 
 
 def test_a_message_appears_on_the_parents_phone_without_reload(
@@ -96,7 +107,7 @@ def test_without_the_stream_the_poll_brings_news(page, parent_page, problems, wo
     """A network that breaks SSE (a proxy buffering it): the poll every 3 s takes over."""
     chat_id = group_chat(world)
     parent_page.route("**/stream*", lambda route: route.abort())
-    open_chat(parent_page, world.parent, chat_id)
+    open_chat(parent_page, world.parent, chat_id, stream=False)
     open_chat(page, world.educator, chat_id)
     page.get_by_label("Сообщение", exact=True).fill("Прогулка отменяется из-за дождя")
     page.get_by_role("button", name="Отправить").click()
