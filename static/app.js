@@ -96,6 +96,18 @@
     document.addEventListener("visibilitychange", markRead);
   });
 
+  // htmx starts as soon as its (deferred) script runs, before the hx-sse extension's script
+  // has registered: hand the live-stream elements to htmx again now that it has. Elements
+  // already connected are left as they are (the extension checks).
+  function connectStreams() {
+    if (!window.htmx) return;
+    document.querySelectorAll("[hx-sse\\:connect]").forEach(function (elt) {
+      if (!(elt._htmx && elt._htmx.sse)) window.htmx.process(elt);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connectStreams);
+  else connectStreams();
+
   // The poller rests while the stream is connected.
   document.addEventListener("htmx:sse:after:connection", function () { live = true; });
   document.addEventListener("htmx:sse:close", function () { live = false; });

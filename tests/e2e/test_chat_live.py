@@ -59,11 +59,15 @@ STREAM_READING = """() => {
 def open_chat(page, user, chat_id, *, stream=True):
     """Sign in into the chat and wait until its scripts run — and its live stream reads, unless
     the test cut it off."""
+    page.bring_to_front()  # the phone in the person's hand: hx-sse pauses hidden pages
     sign_in(page, user.login, then=f"/chats/{chat_id}")
     page.wait_for_load_state("load")
-    page.wait_for_function("() => Boolean(window.htmx) && document.readyState === 'complete'")
+    # polling by time: requestAnimationFrame (the default) stops in a page in the background
+    page.wait_for_function(
+        "() => Boolean(window.htmx) && document.readyState === 'complete'", polling=100
+    )
     if stream:
-        page.wait_for_function(STREAM_READING)
+        page.wait_for_function(STREAM_READING, polling=100)
 
 
 def test_a_message_appears_on_the_parents_phone_without_reload(
@@ -86,6 +90,7 @@ def test_a_message_appears_on_the_parents_phone_without_reload(
     expect(mine.first).to_contain_text("Завтра берём сменную обувь.")
     expect(page.get_by_label("Сообщение", exact=True)).to_have_value("")
 
+    parent_page.bring_to_front()
     theirs = parent_page.locator("#messages > li.msg")
     expect(theirs).to_have_count(1, timeout=LIVE_MS)
     expect(theirs.first).to_contain_text("Завтра берём сменную обувь.", timeout=LIVE_MS)
@@ -94,6 +99,7 @@ def test_a_message_appears_on_the_parents_phone_without_reload(
     # the parent answers; the educator sees it, in one piece
     parent_page.get_by_label("Сообщение", exact=True).fill("Хорошо 👍")
     parent_page.get_by_role("button", name="Отправить").click()
+    page.bring_to_front()
     expect(page.locator("#messages > li.msg")).to_have_count(2, timeout=LIVE_MS)
     expect(page.locator("#messages > li.msg").last).to_contain_text("Хорошо 👍")
     paths = [path for _method, path, _htmx in live_server.requests]
@@ -111,6 +117,7 @@ def test_without_the_stream_the_poll_brings_news(page, parent_page, problems, wo
     open_chat(page, world.educator, chat_id)
     page.get_by_label("Сообщение", exact=True).fill("Прогулка отменяется из-за дождя")
     page.get_by_role("button", name="Отправить").click()
+    parent_page.bring_to_front()
     expect(parent_page.locator("#messages > li.msg")).to_contain_text(
         "Прогулка отменяется", timeout=5_000
     )
@@ -135,6 +142,7 @@ def test_a_confirmation_reaches_the_educator(page, parent_page, problems, world)
         parent_page.get_by_role("button", name="Ознакомлен(а)").click()
     expect(parent_page.locator("#messages > li.msg").first).to_contain_text("Вы ознакомились")
 
+    page.bring_to_front()
     expect(page.locator("#messages > li.msg").first).to_contain_text(
         "Ознакомился 1 человек", timeout=LIVE_MS
     )
@@ -164,7 +172,8 @@ def test_a_photo_from_the_phone_shows_its_thumbnail(page, problems, world, tmp_p
     expect(image).to_be_visible()
     page.wait_for_function(
         "() => { const i = document.querySelector('#messages .photos img');"
-        " return i && i.complete && i.naturalWidth > 0; }"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        polling=100,
     )
     assert page.evaluate("document.querySelector('#messages .photos img').naturalWidth") <= 480
     db.session.rollback()
