@@ -5,11 +5,15 @@ attachments, reactions, confirmations and polls, and what changed since a revisi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
+from . import queries
 from .extensions import db
 from .models import (
     REACTIONS,
@@ -17,14 +21,16 @@ from .models import (
     Chat,
     ChatMember,
     Confirmation,
+    Group,
     Message,
+    MessageEdit,
     Poll,
     PollOption,
     PollVote,
     Reaction,
     User,
 )
-from .permissions import ChatAccess, sees_every_chat
+from .permissions import ChatAccess, is_admin, sees_every_chat
 
 PAGE_SIZE = 50
 
@@ -98,8 +104,50 @@ def direct_partner(access: ChatAccess) -> User | None:
     return row.partner
 
 
-def total_unread(user) -> int:
-    return sum(row.unread for row in chat_list(user))
+# --- new chats ------------------------------------------------------------------------------
+
+
+@dataclass
+class ChatTemplate:
+    """A kind of chat someone may open, with the people who join it at once."""
+
+    label: str
+    kind: str
+    title: str
+    group: Group | None
+    members: Callable[[], list[User]]
+
+
+def chat_templates(user) -> dict[str, ChatTemplate]:
+    """The usual chats this person may open: for each of their groups (every open group for
+    the administration) the parents' chat and an announcements channel, with the group's
+    educators; for the administration also the chats with deputies, with educators and with
+    the parents' committee (reg 003 §2.3, 004 §12–13)."""
+    admin = is_admin(user)
+    groups = (
+        db.session.scalars(queries.open_groups(user.kindergarten_id)).all()
+        if admin
+        else [group for group, *_ in db.session.execute(queries.educator_groups(user))]
+    )
+    found = {}
+    for group in groups:
+        educators = partial(queries.group_educators, group.id)
+        title = _("Родители группы «%(name)s»", name=group.name)
+        found[f"parents:{group.id}"] = ChatTemplate(title, "group", title, group, educators)
+        channel = _("Объявления группы «%(name)s»", name=group.name)
+        label = _("Канал: %(title)s", title=channel)
+        found[f"channel:{group.id}"] = ChatTemplate(label, "channel", channel, group, educators)
+    if admin:
+        kindergarten_id = user.kindergarten_id
+        deputies = partial(queries.staff_with_positions, kindergarten_id, {"zamestitel"})
+        educators = partial(queries.staff_with_positions, kindergarten_id, None)
+        for key, title, members in (
+            ("deputies", _("Заведующий и заместители"), deputies),
+            ("educators", _("Заведующий и педагоги"), educators),
+            ("committee", _("Родительский комитет"), list),
+        ):
+            found[key] = ChatTemplate(title, "group", title, None, members)
+    return found
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -147,6 +195,33 @@ def latest_messages(chat_id: int, *, before: int | None = None, limit: int = PAG
         query = query.where(Message.id < before)
     found = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
     return list(reversed(found[:limit])), len(found) > limit
+
+
+def first_unread(access: ChatAccess, messages: list[Message]) -> int | None:
+    """The id of the first message the member has not read (others', not deleted): the
+    «Новые сообщения» divider goes before it. None for the administration's look."""
+    if access.member is None:
+        return None
+    last_read = access.member.last_read_id
+    return next(
+        (
+            m.id
+            for m in messages
+            if m.id > last_read and m.author_id != access.user.id and not m.is_deleted
+        ),
+        None,
+    )
+
+
+def earlier_versions(message: Message) -> list[MessageEdit]:
+    """An edited message's earlier texts, newest first."""
+    return list(
+        db.session.scalars(
+            select(MessageEdit)
+            .where(MessageEdit.message_id == message.id)
+            .order_by(MessageEdit.id.desc())
+        )
+    )
 
 
 def changed_since(chat_id: int, rev: int, *, limit: int = 200) -> list[Message]:

@@ -180,9 +180,10 @@ def can_pin(access: ChatAccess) -> bool:
     return can_moderate(access) and not access.chat.is_archived
 
 
-def can_see_edits(access: ChatAccess) -> bool:
-    """Earlier versions of edited messages: moderators and the administration."""
-    return can_moderate(access)
+def can_see_edits(access: ChatAccess, message: Message) -> bool:
+    """Earlier versions of an edited message: its author, the moderators and the
+    administration."""
+    return message.author_id == access.user.id or can_moderate(access)
 
 
 def can_see_confirmations(access: ChatAccess, message: Message) -> bool:

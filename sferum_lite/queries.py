@@ -285,12 +285,11 @@ def group_educators(group_id: int) -> list[User]:
     ).all()
 
 
-def staff_with_positions(kindergarten_id: int, positions, *, director: bool = True) -> list[User]:
+def staff_with_positions(kindergarten_id: int, positions) -> list[User]:
     """Active staff with one of `positions` (all staff for None), and the director."""
     query = _active_staff(kindergarten_id)
     if positions is not None:
-        wanted = User.position.in_(positions)
-        query = query.where(or_(wanted, User.is_director) if director else wanted)
+        query = query.where(or_(User.position.in_(positions), User.is_director))
     return db.session.scalars(query.order_by(User.name)).all()
 
 

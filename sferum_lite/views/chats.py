@@ -110,63 +110,22 @@ def _event_stream(generator) -> Response:
 # --- creating ---------------------------------------------------------------------------------
 
 
-def _templates(user) -> dict[str, tuple]:
-    """What this person may create: key -> (label, kind, group, title, members)."""
-    from ..permissions import is_admin
-
-    found = {}
-    groups = (
-        db.session.scalars(queries.open_groups(user.kindergarten_id)).all()
-        if is_admin(user)
-        else [group for group, *_ in db.session.execute(queries.educator_groups(user))]
-    )
-    for group in groups:
-        title = _("Родители группы «%(name)s»", name=group.name)
-        found[f"parents:{group.id}"] = (title, "group", group, title, "group")
-        channel = _("Объявления группы «%(name)s»", name=group.name)
-        found[f"channel:{group.id}"] = (
-            _("Канал: %(title)s", title=channel),
-            "channel",
-            group,
-            channel,
-            "group",
-        )
-    if is_admin(user):
-        for key, title, members in (
-            ("deputies", _("Заведующий и заместители"), "deputies"),
-            ("educators", _("Заведующий и педагоги"), "educators"),
-            ("committee", _("Родительский комитет"), None),
-        ):
-            found[key] = (title, "group", None, title, members)
-    return found
-
-
-def _members_for(user, template_members, group):
-    if template_members == "group" and group is not None:
-        return queries.group_educators(group.id)
-    if template_members == "deputies":
-        return queries.staff_with_positions(user.kindergarten_id, {"zamestitel"}, director=True)
-    if template_members == "educators":
-        return queries.staff_with_positions(user.kindergarten_id, None, director=True)
-    return []
-
-
 @bp.route("/chats/new", methods=["GET", "POST"])
 def new():
     if not can_create_chat(current_user):
         abort(403)
-    templates = _templates(current_user)
+    templates = chat_view.chat_templates(current_user)
     form = NewChatForm()
-    form.template.choices = options((key, value[0]) for key, value in templates.items())
+    form.template.choices = options((key, t.label) for key, t in templates.items())
     if form.validate_on_submit():
-        label, kind, group, title, members = templates[form.template.data]
+        template = templates[form.template.data]
         try:
             chat = do_create_chat(
                 current_user,
-                kind=kind,
-                title=form.title.data or title,
-                group=group,
-                members=_members_for(current_user, members, group),
+                kind=template.kind,
+                title=form.title.data or template.title,
+                group=template.group,
+                members=template.members(),
             )
         except ActionError as error:
             action_failed(form, error)
@@ -200,13 +159,6 @@ def _settings_page(access, form=None, status=None):
         members=chat_view.chat_members(access.chat.id),
         status=status,
     )
-
-
-def _manageable(chat_id):
-    access = access_chat(current_user, chat_id)
-    if not can_manage_chat(access):
-        abort(403)
-    return access
 
 
 @bp.route("/chats/<int:chat_id>/settings", methods=["GET", "POST"])

@@ -44,7 +44,7 @@ from ..actions.messages import (
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
-from ..models import MessageEdit, utcnow
+from ..models import utcnow
 from ..permissions import (
     access_attachment,
     access_chat,
@@ -93,17 +93,6 @@ def _chat_page(access, *, form=None, reply=None, status=None):
     chat = access.chat
     rev = chat.rev  # read before the messages: whatever comes later arrives as an update
     messages, more = chat_view.latest_messages(chat.id)
-    last_read = access.member.last_read_id if access.member else None
-    divider = None
-    if last_read is not None:
-        divider = next(
-            (
-                m.id
-                for m in messages
-                if m.id > last_read and m.author_id != access.user.id and not m.is_deleted
-            ),
-            None,
-        )
     return page(
         "chats/chat.html",
         access=access,
@@ -112,7 +101,7 @@ def _chat_page(access, *, form=None, reply=None, status=None):
         views=chat_view.message_views(access.user, messages),
         more=more,
         pinned=chat_view.pinned_messages(chat.id),
-        divider=divider,
+        divider=chat_view.first_unread(access, messages),
         members=chat_view.member_count(chat.id),
         partner=chat_view.direct_partner(access) if chat.kind == "direct" else None,
         newest=messages[-1].id if messages else 0,
@@ -313,13 +302,9 @@ def edit(message_id):
 @bp.route("/messages/<int:message_id>/history")
 def history(message_id):
     access, message = access_message(current_user, message_id)
-    if not (can_see_edits(access) or message.author_id == current_user.id):
+    if not can_see_edits(access, message):
         abort(403)
-    versions = db.session.scalars(
-        db.select(MessageEdit)
-        .where(MessageEdit.message_id == message.id)
-        .order_by(MessageEdit.id.desc())
-    ).all()
+    versions = chat_view.earlier_versions(message)
     return page("chats/history.html", access=access, message=message, versions=versions)
 
 
