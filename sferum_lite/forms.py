@@ -23,8 +23,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS
-from .models import POSITIONS, STAFF_INVITE_ROLES
+from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local
+from .models import POSITIONS, STAFF_INVITE_ROLES, utcnow
 from .roster import name_problem, tidy_name
 from .security import clean_message, clean_text, parse_login, password_problem
 
@@ -276,12 +276,12 @@ class MessageForm(FlaskForm):
     )
     reply_to = IntegerField(widget=HiddenInput(), validators=[Optional()])
     important = BooleanField(_l("Важное: попросить подтвердить «Ознакомлен(а)»"))
-    poll_question = StringField(
-        _l("Вопрос"), filters=[clean_text], validators=[Optional(), max_length(300)]
-    )
+    # no Optional() on the two poll fields: it would stop the checks below when one of them is
+    # left empty while the other is filled in
+    poll_question = StringField(_l("Вопрос"), filters=[clean_text], validators=[max_length(300)])
     poll_options = TextAreaField(
         _l("Варианты ответа, каждый с новой строки"),
-        validators=[Optional(), Length(max=2000, message=_l("Не длиннее %(max)d символов."))],
+        validators=[Length(max=2000, message=_l("Не длиннее %(max)d символов."))],
     )
     poll_multiple = BooleanField(_l("Можно выбрать несколько"))
     poll_anonymous = BooleanField(_l("Анонимный опрос"))
@@ -316,6 +316,10 @@ class MessageForm(FlaskForm):
             raise ValidationError(_l("Вариант ответа — не длиннее 100 символов."))
         if len(set(options)) != len(options):
             raise ValidationError(_l("Варианты ответа повторяются."))
+
+    def validate_poll_closes(self, field):
+        if self.has_poll() and field.data and from_local(field.data) <= utcnow():
+            raise ValidationError(_l("Срок опроса уже прошёл: выберите время в будущем."))
 
 
 class EditMessageForm(FlaskForm):

@@ -44,7 +44,6 @@ from ..actions.messages import (
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
-from ..models import utcnow
 from ..permissions import (
     access_attachment,
     access_chat,
@@ -171,7 +170,7 @@ def _uploads(files) -> tuple[list[Upload], str | None]:
     return uploads, None
 
 
-def _poll(form, kindergarten) -> PollSpec | None:
+def _poll(form) -> PollSpec | None:
     if not form.has_poll():
         return None
     closes = form.poll_closes.data
@@ -216,17 +215,7 @@ def post(chat_id):
     uploads, problem = _uploads(files)
     if problem:
         return _composer_failed(access, form, problem, reply)
-    poll = _poll(form, access.chat)
-    # the form's own checks of these two stop at Optional() when the field is left empty
-    if poll is not None and not poll.question:
-        form.poll_question.errors = [_("Напишите вопрос опроса.")]
-        return _composer_response(access, form, reply, status=422)
-    if poll is not None and len(poll.options) < 2:
-        form.poll_options.errors = [_("В опросе нужно хотя бы два варианта ответа.")]
-        return _composer_response(access, form, reply, status=422)
-    if poll is not None and poll.closes_at is not None and poll.closes_at <= utcnow():
-        form.poll_closes.errors = [_("Срок опроса уже прошёл: выберите время в будущем.")]
-        return _composer_response(access, form, reply, status=422)
+    poll = _poll(form)
     if not form.text.data and not uploads and poll is None:
         form.text.errors = [_("Напишите сообщение, приложите фото или файл.")]
         return _composer_response(access, form, reply, status=422)
