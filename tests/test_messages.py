@@ -12,6 +12,7 @@ import io
 import os
 import re
 import struct
+import threading
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1518,6 +1519,16 @@ def with_id(events) -> list[dict]:
     return [e for e in events if "id" in e]
 
 
+def elsewhere(request, *args, **kwargs):
+    """Make a request from another thread, as the server would: in this one an open stream's
+    app context (and its signed-in person) would be the request's too."""
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(request(*args, **kwargs)))
+    thread.start()
+    thread.join()
+    return answers[0]
+
+
 def open_stream(client, chat, after=None, headers=None):
     url = f"/chats/{chat.id}/stream"
     if after is not None:
@@ -1576,7 +1587,9 @@ def test_a_new_message_reaches_an_open_stream(world, as_user, group_chat, app):
         waiting = read_events(chunks, lambda events: any(e["comment"] for e in events))
         assert with_id(waiting) == [], "nothing new yet: heartbeats only"
         assert db.engine.pool.checkedout() == 0, "no connection is held while waiting"
-        posted = educator.post(f"/chats/{group_chat_id}/messages", data={"text": "Живое"})
+        posted = elsewhere(
+            educator.post, f"/chats/{group_chat_id}/messages", data={"text": "Живое"}
+        )
         assert posted.status_code == 303
         events = read_events(chunks, lambda events: with_id(events))
     finally:
@@ -1617,3 +1630,26 @@ def test_a_stream_for_a_hidden_chat_is_404(world, as_user, group_chat):
         response = as_user(world.other_group_parent).get(f"/chats/{chat_id}/stream?after=0")
         response.close()
         assert response.status_code == 404
+
+
+def test_the_chat_list_updates_live(world, as_user, group_chat):
+    """The list's stream sends the list again when a chat of the person changes; reading
+    moves no list."""
+    group_chat_id = group_chat.id
+    educator = as_user(world.educator)
+    parent = as_user(world.parent)
+    response = parent.get("/chats/stream")
+    try:
+        assert response.mimetype == "text/event-stream"
+        chunks = iter(response.response)
+        read_events(chunks, lambda events: any(e["comment"] for e in events))
+        elsewhere(educator.post, f"/chats/{group_chat_id}/read", data={"last": 1})
+        quiet = read_events(chunks, lambda events: sum(e["comment"] for e in events) >= 2)
+        assert [e for e in quiet if e["data"]] == [], "reading sends no list"
+        elsewhere(educator.post, f"/chats/{group_chat_id}/messages", data={"text": "Завтра"})
+        events = read_events(chunks, lambda events: any(e["data"] for e in events))
+    finally:
+        response.close()
+    (event,) = [e for e in events if e["data"]]
+    assert "Завтра" in event["data"]
+    assert 'class="unread-count"' in event["data"]

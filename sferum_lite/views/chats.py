@@ -3,18 +3,12 @@ direct chats between an educator and a parent."""
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
-    Response,
     abort,
-    current_app,
     flash,
-    g,
     render_template,
     request,
-    stream_with_context,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -39,9 +33,8 @@ from ..permissions import (
     can_create_chat,
     can_manage_chat,
 )
-from ..security import load_user
 from ..templating import is_htmx
-from . import action_failed, page, see_other
+from . import action_failed, event_stream, page, see_other
 
 bp = Blueprint("chats", __name__)
 
@@ -52,59 +45,35 @@ def require_sign_in():
     return None
 
 
-def _list_context(archived=False):
-    return {"rows": chat_view.chat_list(current_user, archived=archived), "archived": archived}
+def _list_context(viewer, archived=False):
+    """The list as `viewer` sees it (named, not taken from the request: a stream renders it)."""
+    return {
+        "rows": chat_view.chat_list(viewer, archived=archived),
+        "archived": archived,
+        "viewer": viewer,
+    }
 
 
 @bp.route("/chats")
 def index():
     archived = request.args.get("archived") == "1"
     if is_htmx():
-        return render_template("chats/_list.html", **_list_context(archived))
-    return page("chats/index.html", **_list_context(archived))
+        return render_template("chats/_list.html", **_list_context(current_user, archived))
+    return page("chats/index.html", **_list_context(current_user, archived))
 
 
 @bp.route("/chats/stream")
 def list_stream():
-    """The chat list, re-sent whenever one of the person's chats changes (SSE)."""
-    user_id = current_user.id
-    kindergarten_id = current_user.kindergarten_id
-    db.session.remove()
-    subscription = live.broker().subscribe([live.kindergarten_topic(kindergarten_id)])
-    config = current_app.config
+    """The chat list, sent again whenever a chat of the kindergarten changes (SSE)."""
 
-    def events():
-        try:
-            deadline = time.monotonic() + config["LIVE_STREAM_SECONDS"]
-            yield live.format_sse(retry=2000)
-            while time.monotonic() < deadline:
-                got = subscription.get(timeout=config["LIVE_HEARTBEAT_SECONDS"])
-                mine = [e for e in got if e.get("reader") in (None, user_id)]
-                if got and not mine:
-                    continue
-                if not got:
-                    yield live.comment()
-                    continue
-                try:
-                    user = load_user(str(user_id))
-                    if user is None:
-                        return
-                    g._login_user = user
-                    html = render_template("chats/_list.html", **_list_context())
-                finally:
-                    db.session.remove()
-                yield live.format_sse(html)
-        finally:
-            subscription.close()
+    def render(user):
+        return render_template("chats/_list.html", **_list_context(user)), None
 
-    return _event_stream(events())
-
-
-def _event_stream(generator) -> Response:
-    response = Response(stream_with_context(generator), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
-    return response
+    return event_stream(
+        [live.kindergarten_topic(current_user.kindergarten_id)],
+        render,
+        retry=2000,
+    )
 
 
 # --- creating ---------------------------------------------------------------------------------

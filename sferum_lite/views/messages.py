@@ -8,7 +8,6 @@ ids are revisions, so a reconnecting browser (Last-Event-ID) gets exactly what i
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from flask import (
@@ -16,14 +15,12 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     render_template,
     request,
     send_file,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.exceptions import HTTPException
 
 from .. import chat_view, live, media
 from ..actions import ActionError
@@ -61,11 +58,9 @@ from ..permissions import (
     is_parent,
     is_staff,
 )
-from ..security import load_user
 from ..templating import is_htmx
 from ..uploads import content_disposition
-from . import page, see_other
-from .chats import _event_stream
+from . import event_stream, page, see_other
 
 bp = Blueprint("messages", __name__)
 
@@ -477,47 +472,14 @@ def updates(chat_id):
 
 @bp.route("/chats/<int:chat_id>/stream")
 def stream(chat_id):
-    """Server-sent events: what changes in the chat, as it happens. No database session is held
-    while waiting; each batch checks the sign-in and the access again."""
+    """Server-sent events: what changes in the chat, as it happens, from the revision the page
+    (or, on a reconnect, the last event) had; the access is checked again for every batch."""
     access_chat(current_user, chat_id)
     after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
-    user_id = current_user.id
-    config = current_app.config
-    db.session.remove()
-    subscription = live.broker().subscribe([live.chat_topic(chat_id)])
 
-    def batch():
+    def render(user):
         nonlocal after
-        try:
-            user = load_user(str(user_id))
-            if user is None:
-                return None
-            g._login_user = user
-            try:
-                access = access_chat(user, chat_id)
-            except HTTPException:
-                return None
-            html, after = _updates(access, after)
-            return html
-        finally:
-            db.session.remove()
+        html, after = _updates(access_chat(user, chat_id), after)
+        return html, after
 
-    def events():
-        try:
-            deadline = time.monotonic() + config["LIVE_STREAM_SECONDS"]
-            yield live.format_sse(retry=1000)
-            first = True
-            while time.monotonic() < deadline:
-                if not first and not subscription.get(timeout=config["LIVE_HEARTBEAT_SECONDS"]):
-                    yield live.comment()
-                    continue
-                first = False
-                html = batch()
-                if html is None:
-                    return
-                if html:
-                    yield live.format_sse(html, id=after)
-        finally:
-            subscription.close()
-
-    return _event_stream(events())
+    return event_stream([live.chat_topic(chat_id)], render, at_once=True)
