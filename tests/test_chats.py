@@ -803,3 +803,21 @@ def test_can_post(world, group_chat, channel):
     assert not can_post(access(world.educator, group_chat))
     fake = ChatAccess(world.parent, group_chat, None)
     assert not can_post(fake)
+
+
+def test_the_chat_list_offers_direct_chats_with_the_group(world, as_user):
+    """A parent finds the child's educator, an educator the group's parents, each with a
+    button that opens the direct chat; nobody from another group is offered."""
+    parent_page = page_text(as_user(world.parent).get("/chats"))
+    assert "Написать лично" in parent_page
+    assert world.educator.name in parent_page
+    assert f'action="/chats/direct/{world.educator.id}"' in parent_page
+    assert world.other_educator.name not in parent_page
+
+    educator_page = page_text(as_user(world.educator).get("/chats"))
+    assert f'action="/chats/direct/{world.parent.id}"' in educator_page
+    assert f'action="/chats/direct/{world.other_group_parent.id}"' not in educator_page
+
+    opened = as_user(world.parent).post(f"/chats/direct/{world.educator.id}")
+    assert opened.status_code == 303
+    assert world.educator.name in page_text(as_user(world.parent).get(opened.location))

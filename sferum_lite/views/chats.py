@@ -59,7 +59,8 @@ def index():
     archived = request.args.get("archived") == "1"
     if is_htmx():
         return render_template("chats/_list.html", **_list_context(current_user, archived))
-    return page("chats/index.html", **_list_context(current_user, archived))
+    contacts = [] if archived else queries.group_contacts(current_user)
+    return page("chats/index.html", contacts=contacts, **_list_context(current_user, archived))
 
 
 @bp.route("/chats/stream")
