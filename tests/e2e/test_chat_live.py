@@ -161,7 +161,10 @@ def test_a_photo_from_the_phone_shows_its_thumbnail(page, problems, world, tmp_p
     photo.write_bytes(buffer.getvalue())
 
     page.locator("#composer input[type=file]").set_input_files(str(photo))
-    expect(page.locator("[data-files-chosen]")).to_contain_text("утренник.jpg")
+    page.wait_for_function(
+        "() => document.querySelector('#composer input[type=file]').files.length === 1",
+        polling=100,
+    )
     page.get_by_label("Сообщение", exact=True).fill("Фото с утренника")
     with page.expect_response(answer_to_post(f"/chats/{chat_id}/messages")) as answer:
         page.get_by_role("button", name="Отправить").click()
