@@ -14,11 +14,14 @@ from datetime import time, timedelta
 from sqlalchemy import select
 
 from .actions.audit import record
+from .actions.invites import new_chat_token
 from .actions.memberships import join_system_chats
+from .actions.rules import accept, give_rules
 from .actions.setup import create_system_chats
 from .extensions import db
 from .models import (
     Chat,
+    ChatInvite,
     ChatMember,
     Child,
     Consent,
@@ -355,12 +358,22 @@ def _group_chats(kindergarten, groups, now) -> None:
             created_by_id=educators[0].id,
             last_activity_at=now,
         )
+        give_rules(chat)
         db.session.add(chat)
         db.session.flush()
         for user in [*educators, *parents]:
-            db.session.add(
-                ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=user in educators)
+            member = ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=user in educators)
+            db.session.add(member)
+            accept(member, chat.rules_id)
+        db.session.add(  # a link for the group's notice board
+            ChatInvite(
+                kindergarten_id=kindergarten.id,
+                chat_id=chat.id,
+                token=new_chat_token(),
+                created_by_id=educators[0].id,
+                expires_at=now + timedelta(days=30),
             )
+        )
         if index != 0:
             continue
         start = now - timedelta(hours=len(DEMO_MESSAGES) + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
@@ -229,11 +230,69 @@ class PositionForm(FlaskForm):
     position = Select(_l("Должность"), choices=options(POSITIONS.items()))
 
 
-class StaffRegisterForm(FlaskForm):
+class RegisterForm(FlaskForm):
     name = _name_field(_l("Имя и фамилия"), 100, person_name)
     login = _login_field()
     password = NewPasswordField(_l("Пароль"), validators=[required()])
     consent = _consent_field()
+
+
+StaffRegisterForm = RegisterForm  # staff and parents register with the same fields
+
+
+# --- joining a chat by an invite link, and chat rules ------------------------------------------
+
+RULES_MAX = 10_000
+
+
+class JoinChildForm(FlaskForm):
+    """The parent names their child; it is matched against the roster, never shown."""
+
+    # child_name checks the length and the letters; Latin look-alikes pass and are matched
+    last_name = StringField(_l("Фамилия ребёнка"), filters=[tidy_name], validators=[child_name])
+    first_name = StringField(_l("Имя ребёнка"), filters=[tidy_name], validators=[child_name])
+
+
+class AcceptRulesForm(FlaskForm):
+    rules_id = IntegerField(widget=HiddenInput(), validators=[required()])
+
+
+class AdmitForm(FlaskForm):
+    child_id = Select(_l("Ребёнок"), coerce=int, choices=[])
+
+
+class DeclineForm(FlaskForm):
+    reason = StringField(
+        _l("Причина — её увидит человек, подавший заявку"),
+        filters=[clean_text],
+        validators=[required(), max_length(300)],
+    )
+
+
+def numbered_clauses(form, field):
+    """Rules are numbered clauses, so a moderator can name «п. 3»."""
+    if field.data and not re.search(r"^\s*1[.)]\s", field.data, re.M):
+        raise ValidationError(
+            _l("Пронумеруйте пункты правил: каждый пункт с новой строки, «1.», «2.» и так далее.")
+        )
+
+
+class RulesForm(FlaskForm):
+    text = TextAreaField(
+        _l("Правила"),
+        filters=[clean_message],
+        validators=[
+            required(),
+            Length(max=RULES_MAX, message=_l("Не длиннее %(max)d символов.")),
+            numbered_clauses,
+        ],
+    )
+    note = StringField(
+        _l("Что изменилось"),
+        filters=[clean_text],
+        validators=[required(), max_length(200)],
+        description=_l("Коротко, например: «Добавлен пункт о фотографиях детей»."),
+    )
 
 
 # --- chats ------------------------------------------------------------------------------------
@@ -343,3 +402,67 @@ class VoteForm(FlaskForm):
 
 class ReadForm(FlaskForm):
     last = IntegerField(validators=[required()])
+
+
+# --- admin texts and invites ---
+
+CONSENT_MAX = 20_000
+ANNUL_MAX = 1000  # ids in one request; a page lists far fewer live invites
+
+
+class DefaultRulesForm(RulesForm):
+    """The kindergarten's default chat rules: the same checks as a chat's own rules."""
+
+
+class ConsentTextForm(FlaskForm):
+    text = TextAreaField(
+        _l("Текст согласия"),
+        filters=[clean_message],
+        validators=[
+            required(),
+            Length(max=CONSENT_MAX, message=_l("Не длиннее %(max)d символов.")),
+        ],
+    )
+
+
+class IdListField(SelectMultipleField):
+    """The ids of checked rows: positive whole numbers; anything else is refused plainly (not
+    with WTForms' English message, and never as a number too big for the database)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validate_choice", False)
+        kwargs.setdefault("choices", [])
+        kwargs.setdefault("default", list)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        if len(valuelist) > ANNUL_MAX:
+            raise ValueError(_l("Отмечено слишком много строк: не больше %(max)d.", max=ANNUL_MAX))
+        for value in valuelist:
+            value = (value or "").strip()
+            if not (value.isascii() and value.isdigit() and len(value) <= 12 and int(value)):
+                self.data = []
+                raise ValueError(
+                    _l("Отмеченные строки не прочитались. Обновите страницу и попробуйте снова.")
+                )
+            self.data.append(int(value))
+
+
+class AnnulInvitesForm(FlaskForm):
+    chat = IdListField()
+    staff = IdListField()
+    all_unused = BooleanField()
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        if not (self.all_unused.data or self.chat.data or self.staff.data):
+            self.form_errors.append(
+                _l(
+                    "Ничего не выбрано: отметьте приглашения, которые нужно аннулировать, "
+                    "или нажмите «Аннулировать все неиспользованные»."
+                )
+            )
+            return False
+        return True

@@ -188,7 +188,27 @@ class ParentChild(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StaffInvite(db.Model):
+class InviteState:
+    """What an invite link is now; shared by staff and chat invites."""
+
+    revoked_at: datetime | None
+    max_uses: int | None
+    uses: int
+    expires_at: datetime
+
+    def state(self, now: datetime | None = None) -> str:
+        """'live', 'revoked', 'used' or 'expired' — the first that applies, in that order."""
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used"
+        if self.expires_at <= now:
+            return "expired"
+        return "live"
+
+
+class StaffInvite(InviteState, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -204,17 +224,6 @@ class StaffInvite(db.Model):
 
     created_by: Mapped[User] = relationship()
     kindergarten: Mapped[Kindergarten] = relationship()
-
-    def state(self, now: datetime | None = None) -> str:
-        """'live', 'revoked', 'used' or 'expired' — the first that applies, in that order."""
-        now = now or utcnow()
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.max_uses is not None and self.uses >= self.max_uses:
-            return "used"
-        if self.expires_at <= now:
-            return "expired"
-        return "live"
 
 
 class Chat(db.Model):
@@ -240,6 +249,9 @@ class Chat(db.Model):
     rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_message_id: Mapped[int | None] = mapped_column(Integer)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The rules in force (a Rules row: the kindergarten's default or the chat's own); None for a
+    # direct chat, which has no rules step.
+    rules_id: Mapped[int | None] = mapped_column(Integer)
 
     group: Mapped[Group | None] = relationship()
 
@@ -259,6 +271,122 @@ class ChatMember(db.Model):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # the newest message this member has seen; unread are the others' messages after it
     last_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the version of the chat's rules this member accepted (reg 004 §22); posting needs the
+    # current one
+    rules_accepted_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Rules(db.Model):
+    """A version of chat rules: the kindergarten's default (chat_id None) or a chat's own.
+    Numbered clauses, one per line starting «1.», «2.» …: moderation names them."""
+
+    __tablename__ = "rules"
+    __table_args__ = (Index("ix_rules_kg_chat", "kindergarten_id", "chat_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"))
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(200), default="")  # what changed
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_default(self) -> bool:
+        return self.chat_id is None
+
+
+class RulesAcceptance(db.Model):
+    """Who accepted which version of a chat's rules, and when (reg 004 §22)."""
+
+    __table_args__ = (Index("ix_rules_acceptance_chat", "chat_id", "rules_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    rules_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatInvite(InviteState, db.Model):
+    """A link (and QR code) into a chat, made by its moderator."""
+
+    __table_args__ = (
+        Index("ix_chat_invite_chat", "chat_id", "created_at"),
+        Index("ix_chat_invite_kg_expires", "kindergarten_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer)  # None: no limit
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    chat: Mapped[Chat] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    kindergarten: Mapped[Kindergarten] = relationship()
+
+
+JOIN_STATUSES = ("waiting", "admitted", "declined")
+
+
+class JoinRequest(db.Model):
+    """Someone who came by a link and waits for the educator: the chat asks for approval, or
+    the child's name they typed matched nobody on the group's roster."""
+
+    __table_args__ = (
+        Index("ix_join_request_chat", "chat_id", "status"),
+        CheckConstraint("status IN ('waiting', 'admitted', 'declined')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    invite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_invite.id", ondelete="SET NULL")
+    )
+    # what the person typed, and the roster's child it matched (None: no single match)
+    child_last_name: Mapped[str] = mapped_column(String(60), default="")
+    child_first_name: Mapped[str] = mapped_column(String(60), default="")
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id", ondelete="SET NULL"))
+    rules_id: Mapped[int | None] = mapped_column(Integer)  # the version they accepted
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    reason: Mapped[str] = mapped_column(String(300), default="")  # of a decline
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    chat: Mapped[Chat] = relationship()
+
+    @property
+    def child_typed(self) -> str:
+        return f"{self.child_last_name} {self.child_first_name}".strip()
+
+
+class ChatRemoval(db.Model):
+    """A person removed from a chat: an old invite link does not bring them back."""
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 REACTIONS = ("👍", "❤️", "😂", "😮", "🙏")
@@ -439,7 +567,9 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "Chat",
+    "ChatInvite",
     "ChatMember",
+    "ChatRemoval",
     "Child",
     "Confirmation",
     "Consent",
@@ -447,6 +577,7 @@ __all__ = [
     "FailedLogin",
     "Group",
     "GroupEducator",
+    "JoinRequest",
     "Kindergarten",
     "Message",
     "MessageEdit",
@@ -455,6 +586,8 @@ __all__ = [
     "PollOption",
     "PollVote",
     "Reaction",
+    "Rules",
+    "RulesAcceptance",
     "StaffInvite",
     "User",
     "UserSession",

@@ -19,10 +19,12 @@ from .models import (
     EDUCATOR_POSITIONS,
     Attachment,
     Chat,
+    ChatInvite,
     ChatMember,
     Child,
     Group,
     GroupEducator,
+    JoinRequest,
     Message,
     Poll,
     StaffInvite,
@@ -136,12 +138,31 @@ def can_moderate(access: ChatAccess) -> bool:
     return access.member is not None and access.member.is_moderator and is_staff(access.user)
 
 
-def can_post(access: ChatAccess) -> bool:
-    """Write into the chat. The rules step and blocks (next issues) plug in here."""
+def may_write(access: ChatAccess) -> bool:
+    """The chat lets this member write, rules aside: a member of a chat that is not archived,
+    and staff in a channel."""
     chat = access.chat
     if access.member is None or chat.is_archived:
         return False
     return chat.kind != "channel" or is_staff(access.user)
+
+
+def has_accepted_rules(access: ChatAccess) -> bool:
+    """The member accepted the chat's current rules (a direct chat has none)."""
+    return access.chat.rules_id is None or (
+        access.member is not None and access.member.rules_accepted_id == access.chat.rules_id
+    )
+
+
+def must_accept_rules(access: ChatAccess) -> bool:
+    """Show the rules banner with «Принимаю» in place of the composer (reg 004 §22)."""
+    return may_write(access) and not has_accepted_rules(access)
+
+
+def can_post(access: ChatAccess) -> bool:
+    """Write into the chat: nobody posts before accepting its current rules (reg 004 §22).
+    Blocks (the moderation issue) plug in here."""
+    return may_write(access) and has_accepted_rules(access)
 
 
 def can_take_part(access: ChatAccess) -> bool:
@@ -212,6 +233,37 @@ def can_add_parents(access: ChatAccess) -> bool:
     return can_add_staff(access)
 
 
+def can_edit_rules(access: ChatAccess) -> bool:
+    """A new version of the chat's rules: its moderators."""
+    return can_manage_chat(access) and not access.chat.is_archived
+
+
+def can_see_acceptances(access: ChatAccess) -> bool:
+    """Who accepted the current rules and who has not: moderators and the administration."""
+    return can_moderate(access) and access.chat.kind != "direct"
+
+
+STAFF_ONLY_SYSTEM_CHATS = ("staff_group", "staff")
+
+
+def can_invite(access: ChatAccess) -> bool:
+    """Invite links into a chat: its moderators, for chats parents may join (not a direct chat
+    and not the staff's own chats, which staff join by a staff invite)."""
+    chat = access.chat
+    return (
+        can_moderate(access)
+        and not chat.is_archived
+        and chat.kind != "direct"
+        and chat.system not in STAFF_ONLY_SYSTEM_CHATS
+    )
+
+
+def can_admit(access: ChatAccess) -> bool:
+    """Admit or decline people waiting to join: the moderators (a direct chat has no one
+    waiting)."""
+    return can_moderate(access) and not access.chat.is_archived and access.chat.kind != "direct"
+
+
 # --- access functions --------------------------------------------------------------------------
 
 
@@ -274,6 +326,43 @@ def staff_invite_by_token(token: str) -> StaffInvite | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(select(StaffInvite).where(StaffInvite.token == token))
+
+
+def chat_invite_by_token(token: str) -> ChatInvite | None:
+    """The chat invite a link carries, in whatever state; None for an unknown token."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(ChatInvite).where(ChatInvite.token == token))
+
+
+def access_chat_invite(user, invite_id: int) -> tuple[ChatAccess, ChatInvite]:
+    """An invite, for those who may invite into its chat."""
+    invite = db.session.get(ChatInvite, invite_id)
+    if invite is None:
+        _not_found()
+    access = access_chat(user, invite.chat_id)
+    if not can_moderate(access):
+        _not_found()
+    return access, invite
+
+
+def access_join_request(user, request_id: int) -> tuple[ChatAccess, JoinRequest]:
+    """A request to join, for the chat's moderators."""
+    join_request = db.session.get(JoinRequest, request_id)
+    if join_request is None:
+        _not_found()
+    access = access_chat(user, join_request.chat_id)
+    if not can_moderate(access):
+        _not_found()
+    return access, join_request
+
+
+def own_join_request(user, request_id: int) -> JoinRequest:
+    """A request to join, for the person who made it."""
+    join_request = db.session.get(JoinRequest, request_id)
+    if join_request is None or not is_signed_in(user) or join_request.user_id != user.id:
+        _not_found()
+    return join_request
 
 
 def access_chat(user, chat_id: int) -> ChatAccess:

@@ -10,17 +10,21 @@ from .extensions import db
 from .models import (
     EDUCATOR_POSITIONS,
     Chat,
+    ChatInvite,
     ChatMember,
     Child,
     Group,
     GroupEducator,
+    JoinRequest,
     Kindergarten,
     ParentChild,
+    Rules,
+    RulesAcceptance,
     StaffInvite,
     User,
     utcnow,
 )
-from .roster import fold
+from .roster import fold, same_child
 
 
 def count(query: Select) -> int:
@@ -196,12 +200,151 @@ def attachable_educators(group: Group) -> Select:
     )
 
 
-def _live_invite(now):
+def _live_invite(now, model=StaffInvite):
     return (
-        StaffInvite.revoked_at.is_(None)
-        & (StaffInvite.expires_at > now)
-        & (StaffInvite.max_uses.is_(None) | (StaffInvite.uses < StaffInvite.max_uses))
+        model.revoked_at.is_(None)
+        & (model.expires_at > now)
+        & (model.max_uses.is_(None) | (model.uses < model.max_uses))
     )
+
+
+def chat_invites(chat_id: int, *, live: bool = True) -> Select:
+    """A chat's invites, newest first, with who made them."""
+    is_live = _live_invite(utcnow(), ChatInvite)
+    return (
+        select(ChatInvite)
+        .where(ChatInvite.chat_id == chat_id, is_live if live else ~is_live)
+        .options(selectinload(ChatInvite.created_by))
+        .order_by(ChatInvite.created_at.desc())
+    )
+
+
+def live_chat_invites(kindergarten_id: int) -> Select:
+    """Every live chat invite of the kindergarten, with its chat and maker."""
+    return (
+        select(ChatInvite)
+        .where(
+            ChatInvite.kindergarten_id == kindergarten_id,
+            _live_invite(utcnow(), ChatInvite),
+        )
+        .options(selectinload(ChatInvite.created_by), selectinload(ChatInvite.chat))
+        .order_by(ChatInvite.created_at.desc())
+    )
+
+
+def match_child(chat: Chat, last_name: str, first_name: str) -> Child | None:
+    """The one child attending the chat's group (the whole kindergarten for a chat without a
+    group) whose name is the one typed; None when no child or several children match."""
+    query = select(Child).where(
+        Child.kindergarten_id == chat.kindergarten_id, Child.left_at.is_(None)
+    )
+    if chat.group_id is not None:
+        query = query.where(Child.group_id == chat.group_id)
+    found = [
+        child
+        for child in db.session.scalars(query)
+        if same_child(child.name_key, last_name, first_name)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def group_children(chat: Chat) -> list[Child]:
+    """The children a moderator may link a newcomer to: the chat's group (or kindergarten)."""
+    query = select(Child).where(
+        Child.kindergarten_id == chat.kindergarten_id, Child.left_at.is_(None)
+    )
+    if chat.group_id is not None:
+        query = query.where(Child.group_id == chat.group_id)
+    return db.session.scalars(query.order_by(Child.last_name, Child.first_name)).all()
+
+
+def waiting_requests(chat: Chat) -> list[JoinRequest]:
+    """People waiting to join, oldest first."""
+    return db.session.scalars(
+        select(JoinRequest)
+        .where(JoinRequest.chat_id == chat.id, JoinRequest.status == "waiting")
+        .options(selectinload(JoinRequest.user))
+        .order_by(JoinRequest.created_at)
+    ).all()
+
+
+def decided_requests(chat: Chat, limit: int = 20) -> list[JoinRequest]:
+    """The latest admitted and declined requests, newest first."""
+    return db.session.scalars(
+        select(JoinRequest)
+        .where(JoinRequest.chat_id == chat.id, JoinRequest.status != "waiting")
+        .options(selectinload(JoinRequest.user))
+        .order_by(JoinRequest.decided_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def child_in_chat(chat: Chat, child_id: int) -> Child | None:
+    """A child of the chat's group (or kindergarten) who still attends; None otherwise."""
+    if not child_id:
+        return None
+    query = select(Child).where(
+        Child.id == child_id,
+        Child.kindergarten_id == chat.kindergarten_id,
+        Child.left_at.is_(None),
+    )
+    if chat.group_id is not None:
+        query = query.where(Child.group_id == chat.group_id)
+    return db.session.scalar(query)
+
+
+def waiting_count(chat_id: int) -> int:
+    return count(
+        select(JoinRequest.id).where(
+            JoinRequest.chat_id == chat_id, JoinRequest.status == "waiting"
+        )
+    )
+
+
+def own_children_in(user: User, chat: Chat) -> list[Child]:
+    """The person's own children attending the chat's group (or kindergarten)."""
+    query = (
+        select(Child)
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .where(
+            ParentChild.user_id == user.id,
+            Child.kindergarten_id == chat.kindergarten_id,
+            Child.left_at.is_(None),
+        )
+    )
+    if chat.group_id is not None:
+        query = query.where(Child.group_id == chat.group_id)
+    return db.session.scalars(query).all()
+
+
+def rules_acceptance(chat: Chat) -> tuple[list[tuple[User, object]], list[User]]:
+    """The chat's members who accepted its current rules (with when) and who have not."""
+    rows = db.session.execute(
+        select(User, ChatMember.rules_accepted_id)
+        .join(ChatMember, ChatMember.user_id == User.id)
+        .where(ChatMember.chat_id == chat.id)
+        .order_by(User.name)
+    ).all()
+    times = dict(
+        db.session.execute(
+            select(RulesAcceptance.user_id, func.max(RulesAcceptance.accepted_at))
+            .where(RulesAcceptance.chat_id == chat.id, RulesAcceptance.rules_id == chat.rules_id)
+            .group_by(RulesAcceptance.user_id)
+        ).all()
+    )
+    accepted = [(user, times.get(user.id)) for user, rules_id in rows if rules_id == chat.rules_id]
+    missing = [user for user, rules_id in rows if rules_id != chat.rules_id]
+    return accepted, missing
+
+
+def chat_rules_versions(chat: Chat) -> list[Rules]:
+    """Earlier and current versions of the chat's own rules, newest first."""
+    return db.session.scalars(
+        select(Rules)
+        .where(Rules.chat_id == chat.id)
+        .options(selectinload(Rules.created_by))
+        .order_by(Rules.version.desc())
+    ).all()
 
 
 def staff_invites(kindergarten_id: int, *, live: bool = True, with_admin: bool = False) -> Select:
@@ -260,6 +403,9 @@ def admin_counts(kindergarten_id: int, *, with_admin: bool = False) -> dict[str,
                 _live_invite(now),
                 true() if with_admin else StaffInvite.grants_admin.is_(False),
             ).label("invites"),
+            # the invites overview (admin.invites) lists every live invite, chat and staff
+            count(ChatInvite, _live_invite(now, ChatInvite)).label("chat_invites"),
+            count(StaffInvite, _live_invite(now)).label("all_staff_invites"),
         )
     ).one()
     return row._asdict()
@@ -392,3 +538,34 @@ def group_contacts(user: User) -> list[tuple[User, str]]:
         .order_by(Group.name, User.name)
     ).all()
     return found
+
+
+def current_rules(chat: Chat) -> Rules | None:
+    """The version of the rules the chat has now (None for a direct chat)."""
+    if chat.rules_id is None:
+        return None
+    return db.session.scalar(
+        select(Rules).where(Rules.id == chat.rules_id).options(selectinload(Rules.created_by))
+    )
+
+
+def join_request_of(user: User, chat: Chat) -> JoinRequest | None:
+    """The person's request to join the chat that is still waiting."""
+    return db.session.scalar(
+        select(JoinRequest).where(
+            JoinRequest.chat_id == chat.id,
+            JoinRequest.user_id == user.id,
+            JoinRequest.status == "waiting",
+        )
+    )
+
+
+def is_member(user: User, chat: Chat) -> bool:
+    return (
+        db.session.scalar(
+            select(ChatMember.user_id).where(
+                ChatMember.chat_id == chat.id, ChatMember.user_id == user.id
+            )
+        )
+        is not None
+    )

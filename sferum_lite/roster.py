@@ -51,6 +51,26 @@ def name_key(last_name: str, first_name: str) -> str:
     return f"{fold(last_name)} {fold(first_name)}"
 
 
+# Latin letters that look like Cyrillic ones, as a phone keyboard on the wrong layout types them
+_LOOKALIKES = str.maketrans("aceopxykmthb", "асеорхукмтнв")
+
+
+def skeleton(key: str) -> str:
+    """A folded name with Latin look-alikes read as Cyrillic: «Ивaнoва» (Latin a, o) and
+    «Иванова» are one name. Applied to both sides of a comparison, never stored."""
+    return key.translate(_LOOKALIKES)
+
+
+def same_child(key: str, last_name: str, first_name: str) -> bool:
+    """Does a roster `name_key` name the child typed as surname and first name (in either
+    order, as people do mix them up)?"""
+    roster = skeleton(key)
+    return roster in (
+        skeleton(name_key(last_name, first_name)),
+        skeleton(name_key(first_name, last_name)),
+    )
+
+
 def name_problem(value: str) -> str | None:
     """Why `value` (already cleaned) is not a usable first name or surname; None if it is."""
     if not value:

@@ -255,7 +255,7 @@ def load_user(user_id: str) -> User | None:
 
 # --- logs ----------------------------------------------------------------------------------------
 
-_TOKEN_IN_PATH = re.compile(r"(/staff-invite/)[^/\s?\"]+")
+_TOKEN_IN_PATH = re.compile(r"(/staff-invite/|/i/)[^/\s?\"]+")
 
 
 class RedactInviteTokens(logging.Filter):
@@ -263,7 +263,7 @@ class RedactInviteTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "-invite/" in message:
+        if "-invite/" in message or "/i/" in message:
             record.msg, record.args = _TOKEN_IN_PATH.sub(r"\1…", message), ()
         return True
 

@@ -8,7 +8,8 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from . import permissions
@@ -67,11 +68,19 @@ def linkify(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def rules_label(rules) -> str:
+    """«Правила детского сада, редакция 2 от 23.11.2026» — which text a person reads."""
+    values = {"num": rules.version, "date": format_date(rules.created_at, format="short")}
+    if rules.chat_id is None:
+        return _("Правила детского сада, редакция %(num)d от %(date)s", **values)
+    return _("Правила чата, редакция %(num)d от %(date)s", **values)
+
+
 def register_template_helpers(app: Flask) -> None:
     predicates = {
         name: getattr(permissions, name)
         for name in dir(permissions)
-        if name.startswith(("is_", "can_", "sees_"))
+        if name.startswith(("is_", "can_", "sees_", "must_", "has_", "may_"))
     }
     app.jinja_env.globals.update(
         predicates,
@@ -84,6 +93,7 @@ def register_template_helpers(app: Flask) -> None:
         EmptyForm=EmptyForm,
         is_htmx=is_htmx,
         PASSWORD_MIN=PASSWORD_MIN,
+        rules_label=rules_label,
     )
     app.jinja_env.filters.update(
         local_datetime=local_datetime, phone=format_phone, linkify=linkify, short_time=short_time

@@ -10,6 +10,7 @@ from datetime import time, timedelta
 from sqlalchemy import update
 
 from sferum_lite.actions.memberships import join_system_chats
+from sferum_lite.actions.rules import accept, create_default_rules, default_rules
 from sferum_lite.actions.setup import do_setup
 from sferum_lite.extensions import db
 from sferum_lite.models import (
@@ -175,10 +176,16 @@ def make_chat(
     members=(),
     moderators=(),
     archived=False,
+    accepted=True,
     **fields,
 ) -> Chat:
     """A chat written through the models: its creator is a moderator, as `do_create_chat` does;
-    `members` join as plain members, `moderators` as moderators."""
+    `members` join as plain members, `moderators` as moderators. It follows the kindergarten's
+    default rules (none for a direct chat), which every member has accepted unless
+    `accepted` is False (then only the creator has)."""
+    if kind != "direct" and "rules_id" not in fields:
+        rules = default_rules(kindergarten.id) or create_default_rules(kindergarten, None)
+        fields["rules_id"] = rules.id
     chat = Chat(
         kindergarten_id=kindergarten.id,
         kind=kind,
@@ -199,7 +206,10 @@ def make_chat(
     ]:
         if user.id not in seen:
             seen.add(user.id)
-            db.session.add(ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=moderator))
+            member = ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=moderator)
+            db.session.add(member)
+            if accepted or user is creator:
+                accept(member, chat.rules_id)
     db.session.commit()
     return chat
 
@@ -230,3 +240,36 @@ def make_message(chat, author, text="Добрый день!", **fields) -> Messa
         )
     db.session.commit()
     return message
+
+
+def make_chat_invite(
+    chat,
+    created_by,
+    *,
+    max_uses=None,
+    uses=0,
+    days=7,
+    revoked=False,
+    needs_approval=False,
+    last_used_at=None,
+):
+    """A link into `chat` as `do_create_chat_invite` stores one; `days` < 0 makes it expired."""
+    from sferum_lite.actions.invites import new_chat_token
+    from sferum_lite.models import ChatInvite
+
+    invite = ChatInvite(
+        kindergarten_id=chat.kindergarten_id,
+        chat_id=chat.id,
+        token=new_chat_token(),
+        needs_approval=needs_approval,
+        max_uses=max_uses,
+        uses=uses,
+        last_used_at=last_used_at,
+        expires_at=utcnow() + timedelta(days=days),
+        created_by_id=created_by.id,
+        revoked_at=utcnow() if revoked else None,
+        revoked_by_id=created_by.id if revoked else None,
+    )
+    db.session.add(invite)
+    db.session.commit()
+    return invite

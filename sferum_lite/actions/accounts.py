@@ -25,7 +25,7 @@ from .memberships import join_system_chats
 
 # What a visitor's session carries over into the signed-in one: the language they chose and an
 # invite they opened before signing in.
-KEPT_ON_SIGN_IN = ("locale", "staff_invite")
+KEPT_ON_SIGN_IN = ("locale", "staff_invite", "chat_invite", "join_child")
 
 
 def start_session(user: User) -> None:

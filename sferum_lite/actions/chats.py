@@ -12,6 +12,7 @@ from ..models import Chat, ChatMember, User, utcnow
 from ..permissions import ChatAccess
 from . import ActionError
 from .audit import record
+from .rules import accept, give_rules
 
 
 def _changed(chat: Chat) -> None:
@@ -19,19 +20,23 @@ def _changed(chat: Chat) -> None:
     publish_after_commit(kindergarten_topic(chat.kindergarten_id), {"chat": chat.id})
 
 
-def _add_members(chat: Chat, users, *, moderators=()) -> list[int]:
+def _add_members(chat: Chat, users, *, moderators=(), accepted=()) -> list[int]:
+    """Add `users` not yet in the chat; those in `accepted` have accepted its rules (the
+    person who set the chat up chose them); the others accept them before they post."""
     present = set(
         db.session.scalars(select(ChatMember.user_id).where(ChatMember.chat_id == chat.id))
     )
     added = []
     moderator_ids = {user.id for user in moderators}
+    accepted_ids = {user.id for user in accepted}
     for user in users:
         if user.id in present:
             continue
         present.add(user.id)
-        db.session.add(
-            ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=user.id in moderator_ids)
-        )
+        member = ChatMember(chat_id=chat.id, user_id=user.id, is_moderator=user.id in moderator_ids)
+        db.session.add(member)
+        if user.id in accepted_ids:
+            accept(member, chat.rules_id)
         added.append(user.id)
     return added
 
@@ -47,9 +52,10 @@ def do_create_chat(actor: User, *, kind: str, title: str, group=None, members=()
         created_by_id=actor.id,
         last_activity_at=utcnow(),
     )
+    give_rules(chat)
     db.session.add(chat)
     db.session.flush()
-    added = _add_members(chat, [actor, *members], moderators=[actor])
+    added = _add_members(chat, [actor, *members], moderators=[actor], accepted=[actor])
     record(actor, "chat.create", chat, kind=kind, title=title, members=len(added))
     _changed(chat)
     db.session.commit()

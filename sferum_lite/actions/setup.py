@@ -17,6 +17,7 @@ from ..texts import DEFAULT_CONSENT
 from . import ActionError
 from .accounts import start_session
 from .audit import record
+from .rules import accept, create_default_rules, default_rules
 
 # system key -> (kind, title). Titles are Russian: they are the kindergarten's own names.
 SYSTEM_CHATS = {
@@ -27,7 +28,9 @@ SYSTEM_CHATS = {
 
 
 def create_system_chats(kindergarten: Kindergarten, director: User) -> None:
-    """The staff group and the two channels every kindergarten has; the director moderates."""
+    """The staff group and the two channels every kindergarten has; the director moderates.
+    They follow the kindergarten's default rules, which the director has accepted."""
+    rules = default_rules(kindergarten.id) or create_default_rules(kindergarten, director)
     for system, (kind, title) in SYSTEM_CHATS.items():
         chat = Chat(
             kindergarten_id=kindergarten.id,
@@ -35,10 +38,13 @@ def create_system_chats(kindergarten: Kindergarten, director: User) -> None:
             title=title,
             system=system,
             created_by_id=director.id,
+            rules_id=rules.id,
         )
         db.session.add(chat)
         db.session.flush()
-        db.session.add(ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True))
+        member = ChatMember(chat_id=chat.id, user_id=director.id, is_moderator=True)
+        db.session.add(member)
+        accept(member, rules.id)
 
 
 def is_set_up() -> bool:
