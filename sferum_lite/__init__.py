@@ -101,9 +101,20 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, chats, invites, main, messages, setup
+    from .views import (
+        admin,
+        auth,
+        chat_invites,
+        chats,
+        invites,
+        joins,
+        main,
+        messages,
+        rules,
+        setup,
+    )
 
-    for module in (setup, auth, main, admin, invites, chats, messages):
+    for module in (setup, auth, main, admin, invites, chats, messages, chat_invites, rules, joins):
         app.register_blueprint(module.bp)
 
 

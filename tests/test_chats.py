@@ -528,7 +528,16 @@ def test_the_moderator_adds_staff_and_parents_of_the_group(
     assert response.status_code == 303
     assert {group_parent.id, world.other_educator.id} <= member_ids(group_chat)
     assert "Добавлено участников: 2." in page_text(educator.get(response.location))
-    assert post_message(as_user(group_parent), group_chat, "Спасибо!").status_code == 303
+    # added by hand, they read at once and accept the chat's rules before writing (reg 004 §22)
+    newcomer = as_user(group_parent)
+    chat_page = page_text(newcomer.get(f"/chats/{group_chat.id}"))
+    assert "Примите правила чата, чтобы писать" in chat_page
+    assert post_message(newcomer, group_chat, "Спасибо!").status_code == 403
+    accepted = newcomer.post(
+        f"/chats/{group_chat.id}/rules/accept", data={"rules_id": group_chat.rules_id}
+    )
+    assert accepted.status_code == 303
+    assert post_message(newcomer, group_chat, "Спасибо!").status_code == 303
 
 
 def test_a_forged_parent_of_another_group_is_not_added(world, as_user, group_chat):

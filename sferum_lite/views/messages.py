@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import chat_view, live, media
+from .. import chat_view, live, media, queries
 from ..actions import ActionError
 from ..actions.messages import (
     PollSpec,
@@ -46,6 +46,7 @@ from ..permissions import (
     access_chat,
     access_message,
     access_poll,
+    can_admit,
     can_confirm,
     can_delete_message,
     can_edit_message,
@@ -57,6 +58,7 @@ from ..permissions import (
     can_take_part,
     is_parent,
     is_staff,
+    must_accept_rules,
 )
 from ..templating import is_htmx
 from ..uploads import content_disposition
@@ -99,6 +101,7 @@ def _chat_page(access, *, form=None, reply=None, status=None):
         members=chat_view.member_count(chat.id),
         partner=chat_view.direct_partner(access) if chat.kind == "direct" else None,
         newest=messages[-1].id if messages else 0,
+        waiting=queries.waiting_count(chat.id) if can_admit(access) else 0,
         status=status,
         **_composer(access, form, reply),
     )
@@ -183,6 +186,20 @@ def _composer_failed(access, form, message, reply=None):
     return _composer_response(access, form, reply, status=422)
 
 
+def _rules_first(access):
+    """A post before accepting the chat's current rules (reg 004 §22): refused, and the
+    composer turns into the banner with «Прочитать и принять»; nothing typed is stored."""
+    message = _("Сначала примите правила чата — они изменились или вы их ещё не принимали.")
+    if is_htmx():
+        html = render_template("chats/_rules_banner.html", access=access)
+        response = current_app.make_response((html, 403))
+        response.headers["HX-Retarget"] = "#composer"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    flash(message, "error")
+    return _chat_page(access, status=403)
+
+
 def _composer_response(access, form, reply, status):
     if is_htmx():
         html = render_template(
@@ -198,6 +215,8 @@ def _composer_response(access, form, reply, status):
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
 def post(chat_id):
     access = access_chat(current_user, chat_id)
+    if must_accept_rules(access):
+        return _rules_first(access)
     if not can_post(access):
         abort(403)
     form = MessageForm()
@@ -474,12 +493,21 @@ def updates(chat_id):
 def stream(chat_id):
     """Server-sent events: what changes in the chat, as it happens, from the revision the page
     (or, on a reconnect, the last event) had; the access is checked again for every batch."""
-    access_chat(current_user, chat_id)
+    rules_seen = access_chat(current_user, chat_id).chat.rules_id
     after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
 
     def render(user):
-        nonlocal after
-        html, after = _updates(access_chat(user, chat_id), after)
+        nonlocal after, rules_seen
+        access = access_chat(user, chat_id)
+        html, after = _updates(access, after)
+        if access.chat.rules_id != rules_seen:  # new rules: the composer becomes the banner
+            rules_seen = access.chat.rules_id
+            if must_accept_rules(access):
+                banner = render_template("chats/_rules_banner.html", access=access)
+                html += (
+                    '<hx-partial hx-target="#composer" hx-swap="outerHTML">'
+                    f"{banner}</hx-partial>"
+                )
         return html, after
 
     return event_stream([live.chat_topic(chat_id)], render, at_once=True)
