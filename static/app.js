@@ -178,3 +178,8 @@
     if (label) label.textContent = names.length ? "📎 " + names.join(", ") : "";
   });
 })();
+
+// --- invites: «Распечатать» on the poster: <button type="button" data-print> ------------------
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, render_template, url_for
+from flask import Response, abort, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ... import queries
+from ... import qr, queries
 from ...actions.staff import (
     do_create_staff_invite,
     do_dismiss_staff,
@@ -31,6 +31,7 @@ from ...permissions import (
     can_verify,
 )
 from ...templating import is_htmx
+from ...uploads import content_disposition
 from .. import page, see_other
 from . import bp
 
@@ -127,8 +128,7 @@ def staff_dismiss(user_id):
 
 def invite_url(invite) -> str:
     """The link inside an invite, built from the configured base URL — never from Host."""
-    path = url_for("invites.staff_invite", token=invite.token)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return qr.public_url("invites.staff_invite", token=invite.token)
 
 
 @bp.route("/staff/invites", methods=["GET", "POST"])
@@ -167,11 +167,28 @@ def staff_invite(invite_id):
     invite = access_staff_invite(current_user, invite_id)
     url = invite_url(invite)
     host = urlsplit(url).hostname or ""
+    live = invite.state() == "live"
     return page(
         "admin/staff_invite.html",
         invite=invite,
         url=url,
         url_is_local=host in {"127.0.0.1", "localhost", "::1"},  # SFERUM_BASE_URL not set
+        qr_svg=qr.svg(url, _("QR-код приглашения сотрудника")) if live else None,
+    )
+
+
+@bp.route("/staff/invites/<int:invite_id>/qr.png")
+def staff_invite_qr(invite_id):
+    invite = access_staff_invite(current_user, invite_id)
+    if invite.state() != "live":
+        abort(410)  # a revoked, used-up or expired link is not handed out again
+    return Response(
+        qr.png(invite_url(invite)),
+        mimetype="image/png",
+        headers={
+            "Content-Disposition": content_disposition(f"priglashenie-sotrudnika-{invite.id}.png"),
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
