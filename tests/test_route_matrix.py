@@ -101,6 +101,13 @@ EXPECTED = {
     ("admin.staff_invites", "POST"): administration(303),  # the defaults make a valid invite
     ("admin.staff_invite", "GET"): administration(200),
     ("admin.staff_invite_revoke", "POST"): administration(303),
+    ("admin.staff_invite_qr", "GET"): administration(200),
+    ("admin.invites", "GET"): administration(200),
+    ("admin.invites_annul", "POST"): administration(422),  # nothing chosen
+    ("admin.rules", "GET"): administration(200),
+    ("admin.rules", "POST"): administration(422),  # no text, no note
+    ("admin.consent", "GET"): administration(200),
+    ("admin.consent", "POST"): administration(422),  # no text
     # chats: the world's chat is group «Солнышко»'s, with its educator (moderator) and a parent;
     # the director and the administrator see it without being members; others get 404
     ("chats.index", "GET"): signed_in(200),
@@ -136,6 +143,32 @@ EXPECTED = {
     ("invites.staff_invite", "GET"): everyone(303),
     ("invites.join_staff", "GET"): everyone(404),  # no invite in this session
     ("invites.join_staff", "POST"): everyone(404),
+    # joining a chat by its link: the token moves into the session; without one, a 404
+    ("invites.chat_invite", "GET"): everyone(303),
+    ("invites.join", "GET"): everyone(404),
+    ("invites.join_register", "GET"): everyone(404),
+    ("invites.join_register", "POST"): everyone(404),
+    ("invites.join_child", "GET"): signed_in(404),
+    ("invites.join_child", "POST"): signed_in(404),
+    ("invites.join_rules", "GET"): signed_in(404),
+    ("invites.join_rules", "POST"): signed_in(404),
+    ("invites.join_declined", "GET"): everyone(200),
+    # the other group's parent is the one waiting
+    ("invites.join_request", "GET"): {**signed_in(404), OTHER_PARENT: 200},
+    ("chat_invites.index", "GET"): in_chat(403, 200, 200),
+    ("chat_invites.index", "POST"): in_chat(403, 303, 303),  # the defaults make a valid link
+    ("chat_invites.show", "GET"): in_chat(404, 200, 200),  # moderators only
+    ("chat_invites.qr_png", "GET"): in_chat(404, 200, 200),
+    ("chat_invites.poster", "GET"): in_chat(404, 200, 200),
+    ("chat_invites.revoke", "POST"): in_chat(404, 303, 303),
+    ("rules.show", "GET"): in_chat(200, 200, 200),
+    ("rules.accept", "POST"): in_chat(422, 422, 403),  # no version sent; overseers aren't members
+    ("rules.edit", "GET"): in_chat(403, 200, 200),
+    ("rules.edit", "POST"): in_chat(403, 422, 422),
+    ("rules.acceptances", "GET"): in_chat(403, 200, 200),
+    ("joins.index", "GET"): in_chat(403, 200, 200),
+    ("joins.admit", "POST"): in_chat(404, 303, 303),  # no child chosen: told so on the list
+    ("joins.decline", "POST"): in_chat(404, 422, 422),  # no reason
 }
 
 
@@ -148,8 +181,10 @@ def chat_world(world):
 
     from sferum_lite import media
     from sferum_lite.extensions import db
+    from sferum_lite.actions.rules import default_rules
     from sferum_lite.models import Attachment, Chat, ChatMember, Message, Poll, PollOption
 
+    rules_id = default_rules(world.kindergarten.id).id
     chat = Chat(
         kindergarten_id=world.kindergarten.id,
         kind="group",
@@ -157,13 +192,19 @@ def chat_world(world):
         group_id=world.group.id,
         created_by_id=world.educator.id,
         rev=1,
+        rules_id=rules_id,
     )
     db.session.add(chat)
     db.session.flush()
     db.session.add_all(
         [
-            ChatMember(chat_id=chat.id, user_id=world.educator.id, is_moderator=True),
-            ChatMember(chat_id=chat.id, user_id=world.parent.id),
+            ChatMember(
+                chat_id=chat.id,
+                user_id=world.educator.id,
+                is_moderator=True,
+                rules_accepted_id=rules_id,
+            ),
+            ChatMember(chat_id=chat.id, user_id=world.parent.id, rules_accepted_id=rules_id),
         ]
     )
     message = Message(
@@ -209,12 +250,43 @@ def _jpeg(image) -> bytes:
     return buffer.getvalue()
 
 
+def join_world(world, chat):
+    """A live invite into the chat, and the other group's parent waiting to be admitted."""
+    from datetime import timedelta
+
+    from sferum_lite.actions.invites import new_chat_token
+    from sferum_lite.extensions import db
+    from sferum_lite.models import ChatInvite, JoinRequest, utcnow
+
+    invite = ChatInvite(
+        kindergarten_id=chat.kindergarten_id,
+        chat_id=chat.id,
+        token=new_chat_token(),
+        created_by_id=world.educator.id,
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    db.session.add(invite)
+    db.session.flush()
+    request = JoinRequest(
+        chat_id=chat.id,
+        user_id=world.other_group_parent.id,
+        invite_id=invite.id,
+        child_last_name="Соколова",
+        child_first_name="Ева",
+        rules_id=chat.rules_id,
+    )
+    db.session.add(request)
+    db.session.commit()
+    return invite, request
+
+
 def url_values(world, invite, chat=None, message=None, attachment=None, poll=None) -> dict:
     return {
         "chat_id": chat.id if chat else 1,
         "message_id": message.id if message else 1,
         "attachment_id": attachment.id if attachment else 1,
         "poll_id": poll.id if poll else 1,
+        "request_id": 1,
         "filename": "app.css",
         "group_id": world.group.id,
         "child_id": world.child.id,
@@ -243,8 +315,13 @@ def test_route_answers_persona_as_expected(app, world, as_user, endpoint, method
 
     invite = make_staff_invite(world.kindergarten, world.admin)
     chat_objects = chat_world(world)
+    chat_invite, join_request = join_world(world, chat_objects[0])
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
-    values = {name: url_values(world, invite, *chat_objects)[name] for name in rule.arguments}
+    known = url_values(world, invite, *chat_objects)
+    known["request_id"] = join_request.id
+    if endpoint.startswith(("chat_invites.", "invites.chat_invite")):
+        known.update(invite_id=chat_invite.id, token=chat_invite.token)
+    values = {name: known[name] for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for
 

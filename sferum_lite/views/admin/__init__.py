@@ -33,4 +33,4 @@ def index():
     )
 
 
-from . import children, groups, staff  # noqa: E402,F401  (routes register on bp)
+from . import children, groups, invites, staff, texts  # noqa: E402,F401  (routes register on bp)
