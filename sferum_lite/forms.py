@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -24,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local
+from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local, select_timezone
 from .models import POSITIONS, STAFF_INVITE_ROLES, utcnow
 from .roster import name_problem, tidy_name
 from .security import clean_message, clean_text, parse_login, password_problem
@@ -238,6 +241,81 @@ class RegisterForm(FlaskForm):
 
 
 StaffRegisterForm = RegisterForm  # staff and parents register with the same fields
+
+
+# --- chat invite links -----------------------------------------------------------------------
+
+INVITE_LONGEST = timedelta(days=366)  # «до даты»: at most a year ahead
+
+CHAT_EXPIRY_CHOICES = [*EXPIRY_CHOICES, ("date", _l("До даты"))]
+CHAT_USES_CHOICES = [
+    ("0", _l("Без ограничения")),
+    ("1", _l("Один человек")),
+    ("5", _l("До 5 человек")),
+    ("20", _l("До 20 человек")),
+    ("50", _l("До 50 человек")),
+]
+
+
+def local_today() -> date:
+    """Today in the kindergarten's time zone."""
+    return datetime.now(ZoneInfo(select_timezone())).date()
+
+
+class ChatInviteForm(FlaskForm):
+    expires = RadioField(
+        _l("Ссылка действует"),
+        choices=options(CHAT_EXPIRY_CHOICES),
+        default="7",
+        invalid_choice_message=_l("Выберите вариант из списка."),
+    )
+    until = DateField(
+        _l("Последний день"),
+        format=["%Y-%m-%d", "%d.%m.%Y"],
+        validators=[Optional()],
+        invalid_value_message=_l("Укажите дату, например 31.05.2026."),
+    )
+    max_uses = Select(
+        _l("Сколько человек могут вступить"), choices=options(CHAT_USES_CHOICES), default="0"
+    )
+    needs_approval = BooleanField(_l("Вступление по одобрению воспитателя"))
+
+    @staticmethod
+    def date_bounds() -> tuple[date, date]:
+        """The first and the last day a link may be made to last until."""
+        today = local_today()
+        return today, today + INVITE_LONGEST - timedelta(days=1)
+
+    def validate_until(self, field):
+        if self.expires.data != "date" or field.data is None:  # None: not a date (said already)
+            return
+        first, last = self.date_bounds()
+        if field.data < first:
+            raise ValidationError(_l("Эта дата уже прошла. Выберите сегодняшний день или позже."))
+        if field.data > last:
+            raise ValidationError(
+                _l(
+                    "Не дальше чем на год вперёд: выберите дату не позже %(date)s.",
+                    date=last.strftime("%d.%m.%Y"),
+                )
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        if self.expires.data != "date":
+            self.until.errors = []  # the date is read for «до даты» only
+        elif self.until.data is None and not self.until.errors:
+            self.until.errors = [_l("Укажите последний день, когда ссылка действует.")]
+        return not self.form_errors and not any(field.errors for field in self)
+
+    def expires_at(self) -> datetime:
+        """UTC: the end of the chosen day in the kindergarten's zone, or N days from now."""
+        if self.expires.data == "date":
+            return from_local(datetime.combine(self.until.data, time(23, 59, 59)))
+        return utcnow() + timedelta(days=int(self.expires.data))
+
+    def uses(self) -> int | None:
+        return int(self.max_uses.data) or None
 
 
 # --- joining a chat by an invite link, and chat rules ------------------------------------------

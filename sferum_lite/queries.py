@@ -3,6 +3,8 @@ fixed number of queries whatever the number of rows."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
@@ -569,3 +571,20 @@ def is_member(user: User, chat: Chat) -> bool:
         )
         is not None
     )
+
+
+def own_requests(user: User) -> list[JoinRequest]:
+    """The person's requests to join that wait, or were declined in the last 30 days."""
+    return db.session.scalars(
+        select(JoinRequest)
+        .where(
+            JoinRequest.user_id == user.id,
+            (JoinRequest.status == "waiting")
+            | (
+                (JoinRequest.status == "declined")
+                & (JoinRequest.decided_at > utcnow() - timedelta(days=30))
+            ),
+        )
+        .options(selectinload(JoinRequest.chat))
+        .order_by(JoinRequest.created_at.desc())
+    ).all()

@@ -645,3 +645,11 @@ def test_an_open_chat_learns_of_new_rules_over_its_stream(world, as_user, chat):
     (banner,) = [e["data"] for e in events if "#composer" in e.get("data", "")]
     assert '<hx-partial hx-target="#composer" hx-swap="outerHTML">' in banner
     assert "Примите правила чата, чтобы писать" in banner
+
+
+def test_the_home_page_lists_ones_own_waiting_request(world, client, chat, invite, as_user):
+    walk_in(client, invite, chat, child=("Никто", "Никак"))
+    request = db.session.scalar(select(JoinRequest))
+    home = page_text(client.get("/"))
+    assert f'href="/join/requests/{request.id}"' in home and "Ожидает одобрения воспитателя" in home
+    assert "/join/requests/" not in page_text(as_user(world.parent).get("/"))

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, Response, abort, flash, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField
-from wtforms.validators import Optional, ValidationError
 
 from .. import qr, queries
 from ..actions import ActionError
 from ..actions.invites import do_create_chat_invite, do_revoke_chat_invite
 from ..extensions import db
-from ..forms import EXPIRY_CHOICES, Select, options
-from ..i18n import from_local, select_timezone
-from ..models import utcnow
+from ..forms import ChatInviteForm
 from ..permissions import access_chat, access_chat_invite, can_invite, can_moderate
 from ..uploads import content_disposition
 from . import action_failed, page, see_other
@@ -27,86 +18,12 @@ from . import action_failed, page, see_other
 bp = Blueprint("chat_invites", __name__)
 
 DEAD_SHOWN = 10  # dead invites listed under the live ones
-LONGEST = timedelta(days=366)  # «до даты»: at most a year ahead
 
 
 @bp.before_request
 @login_required
 def require_sign_in():
     return None
-
-
-# --- the form ---------------------------------------------------------------------------------
-
-CHAT_EXPIRY_CHOICES = [*EXPIRY_CHOICES, ("date", _l("До даты"))]
-CHAT_USES_CHOICES = [
-    ("0", _l("Без ограничения")),
-    ("1", _l("Один человек")),
-    ("5", _l("До 5 человек")),
-    ("20", _l("До 20 человек")),
-    ("50", _l("До 50 человек")),
-]
-
-
-def local_today() -> date:
-    """Today in the kindergarten's time zone."""
-    return datetime.now(ZoneInfo(select_timezone())).date()
-
-
-class ChatInviteForm(FlaskForm):
-    expires = RadioField(
-        _l("Ссылка действует"),
-        choices=options(CHAT_EXPIRY_CHOICES),
-        default="7",
-        invalid_choice_message=_l("Выберите вариант из списка."),
-    )
-    until = DateField(
-        _l("Последний день"),
-        format=["%Y-%m-%d", "%d.%m.%Y"],
-        validators=[Optional()],
-        invalid_value_message=_l("Укажите дату, например 31.05.2026."),
-    )
-    max_uses = Select(
-        _l("Сколько человек могут вступить"), choices=options(CHAT_USES_CHOICES), default="0"
-    )
-    needs_approval = BooleanField(_l("Вступление по одобрению воспитателя"))
-
-    @staticmethod
-    def date_bounds() -> tuple[date, date]:
-        """The first and the last day a link may be made to last until."""
-        today = local_today()
-        return today, today + LONGEST - timedelta(days=1)
-
-    def validate_until(self, field):
-        if self.expires.data != "date" or field.data is None:  # None: not a date (said already)
-            return
-        first, last = self.date_bounds()
-        if field.data < first:
-            raise ValidationError(_l("Эта дата уже прошла. Выберите сегодняшний день или позже."))
-        if field.data > last:
-            raise ValidationError(
-                _l(
-                    "Не дальше чем на год вперёд: выберите дату не позже %(date)s.",
-                    date=last.strftime("%d.%m.%Y"),
-                )
-            )
-
-    def validate(self, extra_validators=None) -> bool:
-        super().validate(extra_validators)
-        if self.expires.data != "date":
-            self.until.errors = []  # the date is read for «до даты» only
-        elif self.until.data is None and not self.until.errors:
-            self.until.errors = [_l("Укажите последний день, когда ссылка действует.")]
-        return not self.form_errors and not any(field.errors for field in self)
-
-    def expires_at(self) -> datetime:
-        """UTC: the end of the chosen day in the kindergarten's zone, or N days from now."""
-        if self.expires.data == "date":
-            return from_local(datetime.combine(self.until.data, time(23, 59, 59)))
-        return utcnow() + timedelta(days=int(self.expires.data))
-
-    def uses(self) -> int | None:
-        return int(self.max_uses.data) or None
 
 
 # --- who sees what ----------------------------------------------------------------------------

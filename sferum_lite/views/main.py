@@ -30,7 +30,13 @@ def home():
             with_admin=can_invite_staff(current_user, grants_admin=True),
             kindergarten_id=current_user.kindergarten_id,
         )
-    return page("main/home.html", groups=groups, children=children, counts=counts)
+    return page(
+        "main/home.html",
+        groups=groups,
+        children=children,
+        counts=counts,
+        requests=queries.own_requests(current_user),
+    )
 
 
 @bp.route("/manifest.webmanifest")
