@@ -9,6 +9,7 @@ Two kinds of functions live here:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import abort
@@ -321,16 +322,25 @@ def access_staff_invite(user, invite_id: int) -> StaffInvite:
     return invite
 
 
+# what secrets.token_urlsafe makes: anything else (a NUL byte, quotes) is no token of ours and
+# never reaches the database (PostgreSQL refuses NUL in text outright)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _is_token(token: str) -> bool:
+    return bool(token) and _TOKEN.fullmatch(token) is not None
+
+
 def staff_invite_by_token(token: str) -> StaffInvite | None:
     """The invite a link carries, in whatever state; None for an unknown token."""
-    if not token or len(token) > 64:
+    if not _is_token(token):
         return None
     return db.session.scalar(select(StaffInvite).where(StaffInvite.token == token))
 
 
 def chat_invite_by_token(token: str) -> ChatInvite | None:
     """The chat invite a link carries, in whatever state; None for an unknown token."""
-    if not token or len(token) > 64:
+    if not _is_token(token):
         return None
     return db.session.scalar(select(ChatInvite).where(ChatInvite.token == token))
 

@@ -499,6 +499,7 @@ def test_children_list(roster, admin_client):
         ("алёна", []),  # left: not in the default list
         ("%", []),
         ("_", []),
+        ("пет\x00ров", ["Петров Артём"]),  # a NUL byte, which PostgreSQL refuses in text
     ],
 )
 def test_search(roster, admin_client, query, expected):

@@ -19,6 +19,7 @@ from ...actions.children import (
 from ...extensions import db
 from ...forms import ChildForm, RosterConfirmForm, RosterUploadForm, options
 from ...permissions import access_child, access_group
+from ...security import clean_text
 from ...templating import htmx_target
 from ...uploads import content_disposition
 from .. import action_failed, page, see_other
@@ -45,7 +46,7 @@ def bounded(number: int | None, top: int = 2**62) -> int | None:
 def children():
     kindergarten_id = current_user.kindergarten_id
     group_id = bounded(request.args.get("group", type=int))
-    search = request.args.get("q", "")[:100]
+    search = clean_text(request.args.get("q", ""))[:100]
     left = request.args.get("left") == "1"
     page_number = bounded(request.args.get("page", type=int), top=10_000) or 1
     query = queries.children_list(kindergarten_id, group_id=group_id, search=search, left=left)
