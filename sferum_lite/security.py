@@ -224,7 +224,7 @@ def _token_hash(token: str) -> str:
 
 def new_session_row(user: User) -> tuple[UserSession, str]:
     token = secrets.token_urlsafe(32)
-    agent = (request.headers.get("User-Agent") or "")[:200] if request else ""
+    agent = clean_text(request.headers.get("User-Agent"))[:200] if request else ""
     return UserSession(user_id=user.id, token_hash=_token_hash(token), user_agent=agent), token
 
 
