@@ -110,11 +110,24 @@ def _register_blueprints(app: Flask) -> None:
         joins,
         main,
         messages,
+        moderation,
         rules,
         setup,
     )
 
-    for module in (setup, auth, main, admin, invites, chats, messages, chat_invites, rules, joins):
+    for module in (
+        setup,
+        auth,
+        main,
+        admin,
+        invites,
+        chats,
+        messages,
+        chat_invites,
+        rules,
+        joins,
+        moderation,
+    ):
         app.register_blueprint(module.bp)
 
 

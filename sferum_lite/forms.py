@@ -24,15 +24,15 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from .exports import FORMULA_START
 from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local, select_timezone
 from .models import POSITIONS, STAFF_INVITE_ROLES, utcnow
+from .regulation import BLOCK_DURATIONS
 from .roster import name_problem, tidy_name
 from .security import clean_message, clean_text, parse_login, password_problem
-
-FORMULA_START = ("=", "+", "-", "@")
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -69,6 +69,16 @@ class Select(SelectField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("invalid_choice_message", _l("Выберите вариант из списка."))
+        kwargs.setdefault("invalid_value_message", _l("Выберите вариант из списка."))
+        super().__init__(*args, **kwargs)
+
+
+class Radio(RadioField):
+    """Radio buttons that refuse an unknown value plainly."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", _l("Выберите вариант из списка."))
+        kwargs.setdefault("invalid_value_message", _l("Выберите вариант из списка."))
         super().__init__(*args, **kwargs)
 
 
@@ -544,3 +554,136 @@ class AnnulInvitesForm(FlaskForm):
             )
             return False
         return True
+
+
+# --- moderation (reg 004 §20–27) ----------------------------------------------------------------
+
+NOTE_MAX = 300
+APOLOGY_MAX = 1000
+
+
+def _clause_field():
+    """A clause of the chat's rules; the view gives the choices (the current version's)."""
+    return Radio(
+        _l("Какой пункт правил нарушен"),
+        coerce=int,
+        choices=[],
+        validators=[DataRequired(message=_l("Выберите пункт правил."))],
+    )
+
+
+def _note_field(label=None):
+    return StringField(
+        label or _l("Комментарий (необязательно)"),
+        filters=[clean_text],
+        validators=[max_length(NOTE_MAX)],
+    )
+
+
+class ClauseChoices:
+    """A form whose `clause` field offers the clauses of a chat's rules."""
+
+    def with_clauses(self, choices):
+        self.clause.choices = options(choices)
+        return self
+
+
+class DeleteMessageForm(ClauseChoices, FlaskForm):
+    clause = _clause_field()
+    note = _note_field()
+    violation = BooleanField(_l("Записать автору нарушение по этому пункту"), default=True)
+
+
+class ViolationForm(ClauseChoices, FlaskForm):
+    clause = _clause_field()
+    note = _note_field()
+
+
+class BlockForm(ClauseChoices, FlaskForm):
+    duration = Radio(
+        _l("На какой срок"),
+        choices=options(BLOCK_DURATIONS.items()),
+        default="1w",
+        validators=[DataRequired(message=_l("Выберите срок."))],
+    )
+    clause = _clause_field()
+    note = _note_field()
+
+
+class RemindForm(FlaskForm):
+    """«Напомнить правила»: to the whole chat, or addressed to a member."""
+
+    member = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+class ReportForm(FlaskForm):
+    reason = _note_field(_l("Что не так (необязательно)"))
+
+
+class ApologyForm(FlaskForm):
+    text = TextAreaField(
+        _l("Извинение участникам чата"),
+        filters=[clean_message],
+        validators=[required(), max_length(APOLOGY_MAX)],
+    )
+
+
+RESOLUTIONS = options(
+    [
+        ("deleted", _l("Удалить сообщение")),
+        ("violation", _l("Записать нарушение автору")),
+        ("no_action", _l("Оставить без мер")),
+    ]
+)
+
+
+class ResolveReportForm(ClauseChoices, FlaskForm):
+    resolution = Radio(
+        _l("Решение"),
+        choices=RESOLUTIONS,
+        validators=[DataRequired(message=_l("Выберите решение."))],
+    )
+    clause = Radio(_l("Пункт правил"), coerce=int, choices=[], validators=[Optional()])
+    note = _note_field()
+
+    def validate_clause(self, field):
+        if self.resolution.data in ("deleted", "violation") and not field.data:
+            raise ValidationError(_l("Удаление и нарушение называют пункт правил."))
+
+
+class ModeratorForm(FlaskForm):
+    value = HiddenField(validators=[max_length(1)])
+
+
+class DismissForm(FlaskForm):
+    successor = Select(
+        _l("Кому передать чаты, которые вёл сотрудник"), coerce=int, choices=[], default=0
+    )
+
+
+class LogFilterForm(FlaskForm):
+    """The moderation log's filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    chat = Select(_l("Чат"), coerce=int, choices=[], validators=[Optional()])
+    actor = Select(_l("Кто"), coerce=int, choices=[], validators=[Optional()])
+    member = Select(_l("Участник"), coerce=int, choices=[], validators=[Optional()])
+    action = Select(_l("Действие"), choices=[], validators=[Optional()])
+    since = DateField(_l("С"), validators=[Optional()], format=["%Y-%m-%d", "%d.%m.%Y"])
+    until = DateField(_l("По"), validators=[Optional()], format=["%Y-%m-%d", "%d.%m.%Y"])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("Конец периода раньше начала."))
+
+
+class ApologyWindowForm(FlaskForm):
+    hours = IntegerField(
+        _l("Сколько часов после извинения участники могут возразить"),
+        validators=[
+            DataRequired(message=_l("Укажите число часов.")),
+            NumberRange(min=1, max=168, message=_l("От 1 до 168 часов (неделя).")),
+        ],
+    )

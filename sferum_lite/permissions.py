@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import abort
 from sqlalchemy import select
 
 from .extensions import db
 from .models import (
+    BLOCK_AFTER,
     EDUCATOR_POSITIONS,
     Attachment,
+    Block,
     Chat,
     ChatInvite,
     ChatMember,
@@ -28,8 +31,10 @@ from .models import (
     JoinRequest,
     Message,
     Poll,
+    Report,
     StaffInvite,
     User,
+    utcnow,
 )
 
 # --- predicates -------------------------------------------------------------------------------
@@ -110,12 +115,13 @@ def can_join_as_staff(user) -> bool:
 
 @dataclass(frozen=True)
 class ChatAccess:
-    """What `access_chat` found: the person, the chat, and their membership (None when they see
-    the chat as the administration without being a member)."""
+    """What `access_chat` found: the person, the chat, their membership (None when they see
+    the chat as the administration without being a member) and the block they are under now."""
 
     user: User
     chat: Chat
     member: ChatMember | None
+    block: Block | None = None
 
     @property
     def is_member(self) -> bool:
@@ -160,20 +166,27 @@ def must_accept_rules(access: ChatAccess) -> bool:
     return may_write(access) and not has_accepted_rules(access)
 
 
+def is_blocked(access: ChatAccess) -> bool:
+    """Under a block in this chat now (reg 004 §24): reads, but does not post, react or vote."""
+    return access.block is not None
+
+
 def can_post(access: ChatAccess) -> bool:
-    """Write into the chat: nobody posts before accepting its current rules (reg 004 §22).
-    Blocks (the moderation issue) plug in here."""
-    return may_write(access) and has_accepted_rules(access)
+    """Write into the chat: nobody posts before accepting its current rules (reg 004 §22), and a
+    blocked member not at all (§24)."""
+    return may_write(access) and has_accepted_rules(access) and not is_blocked(access)
 
 
 def can_take_part(access: ChatAccess) -> bool:
-    """React, vote: every member of a chat that is not archived, channels included."""
-    return access.member is not None and not access.chat.is_archived
+    """React, vote: every member of a chat that is not archived, channels included, unless
+    blocked."""
+    return access.member is not None and not access.chat.is_archived and not is_blocked(access)
 
 
 def can_confirm(access: ChatAccess) -> bool:
-    """«Ознакомлен(а)» under an important message."""
-    return can_take_part(access)
+    """«Ознакомлен(а)» under an important message: a blocked member too — the kindergarten's
+    news keeps reaching the family."""
+    return access.member is not None and not access.chat.is_archived
 
 
 def can_mark_important(access: ChatAccess) -> bool:
@@ -195,7 +208,125 @@ def can_delete_message(access: ChatAccess, message: Message) -> bool:
         and not message.is_deleted
         and access.member is not None
         and not access.chat.is_archived
+        and message.kind != "apology"  # the apology stands while members may object to it
     )
+
+
+# --- moderation (reg 004 §20–27) ----------------------------------------------------------------
+
+
+def has_rules(access: ChatAccess) -> bool:
+    """Moderation names a clause of the chat's rules (§26): a direct chat has none."""
+    return access.chat.rules_id is not None
+
+
+def can_act_on(access: ChatAccess, target: User | None) -> bool:
+    """Moderate this person in this chat: a moderator acts on parents; on staff only the
+    director and the administrators, and on the director nobody; never on oneself."""
+    if target is None or not can_moderate(access) or not has_rules(access):
+        return False
+    if target.id == access.user.id:
+        return False
+    if is_staff(target):
+        return is_admin(access.user) and not target.is_director
+    return True
+
+
+def can_moderate_message(access: ChatAccess, message: Message) -> bool:
+    """Delete it under a clause, or record a violation for it."""
+    return not message.is_deleted and can_act_on(access, message.author)
+
+
+def can_remind(access: ChatAccess) -> bool:
+    """«Напомнить правила» (§23): one tap posts the rules' reminder into the chat."""
+    return can_moderate(access) and has_rules(access) and not access.chat.is_archived
+
+
+def can_block(access: ChatAccess, target: User, violations: int, blocked: bool) -> bool:
+    """Only a member who broke the rules more than three times in this chat, and who is not
+    blocked already (§24)."""
+    return (
+        can_act_on(access, target)
+        and not access.chat.is_archived
+        and violations > BLOCK_AFTER
+        and not blocked
+    )
+
+
+def can_apologize(access: ChatAccess) -> bool:
+    """The blocked member apologises to the chat, once per block (§25)."""
+    return is_blocked(access) and access.block.apology_at is None and not access.chat.is_archived
+
+
+def can_object(
+    access: ChatAccess, block: Block, *, objected: bool, now: datetime | None = None
+) -> bool:
+    """«Против досрочной разблокировки»: any other member, once, while the window is open; the
+    moderators decide on the unblock rather than object to it."""
+    now = now or utcnow()
+    return (
+        access.member is not None
+        and not can_moderate(access)
+        and block.user_id != access.user.id
+        and block.chat_id == access.chat.id
+        and block.is_active(now)
+        and block.window_open(now)
+        and not objected
+        and not access.chat.is_archived
+    )
+
+
+def can_lift_early(
+    access: ChatAccess, block: Block, objections: int, now: datetime | None = None
+) -> bool:
+    """Lift a block before its end: after an apology, once the window for objections has
+    passed with nobody objecting (§25)."""
+    now = now or utcnow()
+    return (
+        can_act_on(access, block.user)
+        and block.is_active(now)
+        and block.apology_at is not None
+        and not block.window_open(now)
+        and objections == 0
+    )
+
+
+def sees_objectors(access: ChatAccess) -> bool:
+    """Who objected: the moderators; everyone else sees the count."""
+    return can_moderate(access)
+
+
+def can_report(access: ChatAccess, message: Message) -> bool:
+    """Any member reports someone else's message to the moderators (who act on it instead)."""
+    return (
+        access.member is not None
+        and not can_moderate(access)
+        and message.author_id != access.user.id
+        and message.chat_id == access.chat.id
+        and not message.is_deleted
+        and not access.chat.is_archived
+    )
+
+
+def can_see_chat_log(access: ChatAccess) -> bool:
+    """The chat's moderation log: its moderators and the administration."""
+    return can_moderate(access) and access.chat.kind != "direct"
+
+
+def sees_moderation_log(user) -> bool:
+    """The whole kindergarten's moderation log: the director and the administrators."""
+    return is_admin(user)
+
+
+def can_name_moderators(access: ChatAccess) -> bool:
+    """Name co-moderators among the chat's staff, or withdraw them: its moderators and the
+    administration."""
+    return can_manage_chat(access) and not access.chat.is_archived
+
+
+def can_remove_member(access: ChatAccess, target: User) -> bool:
+    """Take someone out of a chat — only on a ground (a departure), never «just remove» (§26)."""
+    return can_act_on(access, target) and access.chat.kind != "direct"
 
 
 def can_pin(access: ChatAccess) -> bool:
@@ -383,7 +514,50 @@ def access_chat(user, chat_id: int) -> ChatAccess:
     member = db.session.get(ChatMember, (chat.id, user.id))
     if member is None and not sees_every_chat(user):
         _not_found()
-    return ChatAccess(user, chat, member)
+    return ChatAccess(user, chat, member, active_block(chat.id, user.id) if member else None)
+
+
+def active_block(chat_id: int, user_id: int) -> Block | None:
+    """The block a member is under in a chat now; it ends by itself at its time."""
+    return db.session.scalar(
+        select(Block)
+        .where(
+            Block.chat_id == chat_id,
+            Block.user_id == user_id,
+            Block.lifted_at.is_(None),
+            Block.ends_at > utcnow(),
+        )
+        .order_by(Block.ends_at.desc())
+        .limit(1)
+    )
+
+
+def access_member(user, chat_id: int, member_id: int) -> tuple[ChatAccess, ChatMember, User]:
+    """A member of a chat, for its moderators: their violations, blocks and what may be done."""
+    access = access_chat(user, chat_id)
+    member = db.session.get(ChatMember, (access.chat.id, member_id))
+    if member is None or not can_see_chat_log(access):
+        _not_found()
+    return access, member, db.session.get(User, member_id)
+
+
+def access_block(user, block_id: int) -> tuple[ChatAccess, Block]:
+    """A block, for those who see its chat."""
+    block = db.session.get(Block, block_id)
+    if block is None:
+        _not_found()
+    return access_chat(user, block.chat_id), block
+
+
+def access_report(user, report_id: int) -> tuple[ChatAccess, Report]:
+    """A report, for the moderators of its chat."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        _not_found()
+    access = access_chat(user, report.chat_id)
+    if not can_moderate(access):
+        _not_found()
+    return access, report
 
 
 def access_message(user, message_id: int) -> tuple[ChatAccess, Message]:
@@ -394,12 +568,13 @@ def access_message(user, message_id: int) -> tuple[ChatAccess, Message]:
 
 
 def access_attachment(user, attachment_id: int) -> tuple[ChatAccess, Attachment]:
-    """A photo or file, for those who see its chat, while its message is not deleted."""
+    """A photo or file, for those who see its chat, while its message is not deleted; a
+    deleted message's files stay for the moderators, who read them in the moderation log."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         _not_found()
     access, message = access_message(user, attachment.message_id)
-    if message.is_deleted:
+    if message.is_deleted and not can_see_chat_log(access):
         _not_found()
     return access, attachment
 

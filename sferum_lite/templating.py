@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from . import permissions
 from .forms import EmptyForm
 from .i18n import LANGUAGES, current_kindergarten, local_datetime, short_time
 from .models import POSITION_LABELS, REACTIONS
+from .regulation import ACTION_LABELS, RESOLUTION_LABELS, early_unblock_refusal
 from .security import PASSWORD_MIN, format_phone
 
 
@@ -94,9 +96,16 @@ def register_template_helpers(app: Flask) -> None:
         is_htmx=is_htmx,
         PASSWORD_MIN=PASSWORD_MIN,
         rules_label=rules_label,
+        early_unblock_refusal=early_unblock_refusal,
+        ACTION_LABELS=ACTION_LABELS,
+        RESOLUTION_LABELS=RESOLUTION_LABELS,
     )
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, phone=format_phone, linkify=linkify, short_time=short_time
+        local_datetime=local_datetime,
+        phone=format_phone,
+        linkify=linkify,
+        short_time=short_time,
+        from_iso=datetime.fromisoformat,
     )
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True

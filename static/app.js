@@ -154,6 +154,15 @@
     document.querySelectorAll("details.msg-menu[open]").forEach(function (other) {
       if (other !== menu) other.open = false;
     });
+    // near the bottom of the screen the menu opens upwards, clear of the composer
+    menu.classList.remove("up");
+    var panel = menu.querySelector(".menu");
+    var composer = document.getElementById("composer");
+    var floor = composer ? composer.getBoundingClientRect().top : window.innerHeight;
+    if (panel && panel.getBoundingClientRect().bottom > Math.min(floor, window.innerHeight - 70)) {
+      menu.classList.add("up");
+      if (panel.getBoundingClientRect().top < 0) panel.scrollIntoView({ block: "nearest" });
+    }
   }, true);
 
   // The composer: grows with the text; Ctrl+Enter sends; shows the chosen files.

@@ -158,7 +158,9 @@ def test_a_newcomer_scans_registers_names_the_child_accepts_the_rules_and_is_in(
     assert joined.status_code == 303 and joined.location == f"/chats/{chat.id}"
     now_member = member(chat, user)
     assert now_member is not None and now_member.rules_accepted_id == chat.rules_id
-    acceptance = db.session.scalar(select(RulesAcceptance).where(RulesAcceptance.user_id == user.id))
+    acceptance = db.session.scalar(
+        select(RulesAcceptance).where(RulesAcceptance.user_id == user.id)
+    )
     assert (acceptance.chat_id, acceptance.rules_id) == (chat.id, chat.rules_id)
     assert db.session.get(ParentChild, (user.id, world.child.id)) is not None
     assert uses(invite) == 1 and invite.last_used_at is not None
@@ -421,7 +423,10 @@ def test_a_link_that_dies_before_the_rules_are_accepted_makes_no_membership(
         response = accept(client, chat)
     assert response.status_code == 410 and "Срок действия ссылки истёк" in page_text(response)
     assert member(chat, user_by_phone()) is None and uses(invite) == 0
-    assert count(JoinRequest) == 0 and count(ParentChild, ParentChild.user_id == user_by_phone().id) == 0
+    assert (
+        count(JoinRequest) == 0
+        and count(ParentChild, ParentChild.user_id == user_by_phone().id) == 0
+    )
 
 
 def test_a_double_submit_joins_once(world, client, chat, invite):
@@ -567,9 +572,10 @@ def test_after_the_rules_change_members_read_on_but_accept_again_before_posting(
     stale = parent.post(f"/chats/{chat.id}/rules/accept", data={"rules_id": new_rules.id - 1})
     assert member(chat, world.parent).rules_accepted_id != new_rules.id
     assert stale.status_code == 303
-    assert parent.post(
-        f"/chats/{chat.id}/rules/accept", data={"rules_id": new_rules.id}
-    ).status_code == 303
+    assert (
+        parent.post(f"/chats/{chat.id}/rules/accept", data={"rules_id": new_rules.id}).status_code
+        == 303
+    )
     assert post_message(parent, chat, "После изменения").status_code == 303
     assert [r.details["version"] for r in audit("rules.changed")] == [1]
 

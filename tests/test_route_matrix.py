@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PERSONAS
+from .conftest import PERSONAS as WORLD_PERSONAS
 
-ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR = PERSONAS
+# the world's personas, and a parent of the chat blocked there (reg 004 §24), made by chat_world
+PERSONAS = (*WORLD_PERSONAS, "blocked_parent")
+ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR, BLOCKED = PERSONAS
 SIGNED_IN = PERSONAS[1:]
 
 
@@ -30,6 +32,7 @@ def administration(code, director=None):
         ANON: 302,
         PARENT: 403,
         OTHER_PARENT: 403,
+        BLOCKED: 403,
         EDUCATOR: 403,
         OTHER_EDUCATOR: 403,
         ADMIN: code,
@@ -38,17 +41,23 @@ def administration(code, director=None):
 
 
 def creators(code):
-    """Educators of a group and the administration may open chats."""
-    return {ANON: 302, **dict.fromkeys((EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR), code)}
+    """Educators of a group and the administration may open chats; parents may not."""
+    return {
+        ANON: 302,
+        BLOCKED: 403,
+        **dict.fromkeys((EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR), code),
+    }
 
 
-def in_chat(parent, educator, administration):
-    """The world's chat: its parent and educator (moderator) are members, the administration
-    sees it; the other group's parent and educator get 404, visitors go to sign in."""
+def in_chat(parent, educator, administration, blocked=None):
+    """The world's chat: its parent, blocked parent and educator (moderator) are members, the
+    administration sees it; the other group's parent and educator get 404, visitors go to sign
+    in. The blocked parent answers as the parent unless told otherwise."""
     return {
         ANON: 302,
         PARENT: parent,
         OTHER_PARENT: 404,
+        BLOCKED: parent if blocked is None else blocked,
         EDUCATOR: educator,
         OTHER_EDUCATOR: 404,
         ADMIN: administration,
@@ -96,7 +105,7 @@ EXPECTED = {
     ("admin.staff_verify", "POST"): administration(409),  # already verified
     ("admin.staff_admin", "POST"): administration(403, director=303),
     ("admin.staff_position", "POST"): administration(422),
-    ("admin.staff_dismiss", "POST"): administration(303),
+    ("admin.staff_dismiss", "POST"): administration(422),  # moderates the chat: a successor
     ("admin.staff_invites", "GET"): administration(200),
     ("admin.staff_invites", "POST"): administration(303),  # the defaults make a valid invite
     ("admin.staff_invite", "GET"): administration(200),
@@ -106,6 +115,7 @@ EXPECTED = {
     ("admin.invites_annul", "POST"): administration(422),  # nothing chosen
     ("admin.rules", "GET"): administration(200),
     ("admin.rules", "POST"): administration(422),  # no text, no note
+    ("admin.apology_window", "POST"): administration(422),  # no number of hours
     ("admin.consent", "GET"): administration(200),
     ("admin.consent", "POST"): administration(422),  # no text
     # chats: the world's chat is group «Солнышко»'s, with its educator (moderator) and a parent;
@@ -114,7 +124,7 @@ EXPECTED = {
     ("chats.list_stream", "GET"): signed_in(200),
     ("chats.new", "GET"): {**creators(200), PARENT: 403, OTHER_PARENT: 403},
     ("chats.new", "POST"): {**creators(422), PARENT: 403, OTHER_PARENT: 403},
-    ("chats.direct", "POST"): {**signed_in(404), PARENT: 303},  # to the child's educator
+    ("chats.direct", "POST"): {**signed_in(404), PARENT: 303, BLOCKED: 303},  # child's educator
     ("chats.settings", "GET"): in_chat(200, 200, 200),
     ("chats.settings", "POST"): in_chat(403, 422, 422),
     ("chats.archive", "POST"): in_chat(403, 303, 303),
@@ -125,19 +135,20 @@ EXPECTED = {
     ("messages.earlier", "GET"): in_chat(400, 400, 400),  # no ?before=
     ("messages.updates", "GET"): in_chat(400, 400, 400),  # no ?after=
     ("messages.stream", "GET"): in_chat(400, 400, 400),  # no ?after= nor Last-Event-ID
-    ("messages.post", "POST"): in_chat(422, 422, 403),  # empty; the overseers are not members
+    # empty; the overseers are not members; the blocked parent reads only (reg 004 §24)
+    ("messages.post", "POST"): in_chat(422, 422, 403, blocked=403),
     ("messages.read", "POST"): in_chat(400, 400, 400),
     # the world's message: the educator's, important, with a photo and a poll
     ("messages.edit", "GET"): in_chat(403, 200, 403),
     ("messages.edit", "POST"): in_chat(403, 422, 403),
     ("messages.history", "GET"): in_chat(403, 200, 200),
     ("messages.delete", "POST"): in_chat(403, 303, 403),
-    ("messages.react", "POST"): in_chat(400, 400, 403),  # no emoji
+    ("messages.react", "POST"): in_chat(400, 400, 403, blocked=403),  # no emoji
     ("messages.pin", "POST"): in_chat(403, 303, 303),
     ("messages.important", "POST"): in_chat(403, 303, 403),
     ("messages.confirm", "POST"): in_chat(303, 409, 403),  # the educator wrote it
     ("messages.confirmations", "GET"): in_chat(403, 200, 200),
-    ("messages.vote", "POST"): in_chat(422, 422, 403),  # no option chosen
+    ("messages.vote", "POST"): in_chat(422, 422, 403, blocked=403),  # no option chosen
     ("messages.attachment", "GET"): in_chat(200, 200, 200),
     ("messages.thumbnail", "GET"): in_chat(200, 200, 200),
     ("invites.staff_invite", "GET"): everyone(303),
@@ -169,6 +180,34 @@ EXPECTED = {
     ("joins.index", "GET"): in_chat(403, 200, 200),
     ("joins.admit", "POST"): in_chat(404, 303, 303),  # no child chosen: told so on the list
     ("joins.decline", "POST"): in_chat(404, 422, 422),  # no reason
+    # moderation: the world's message is the educator's own (staff: the administration acts on
+    # it, its author does not); the member is the parent; the blocked parent has apologised,
+    # and the window for objections is open; the parent reported the blocked parent's message
+    ("moderation.remove_message", "GET"): in_chat(403, 403, 200),
+    ("moderation.remove_message", "POST"): in_chat(403, 403, 422),  # no clause
+    ("moderation.message_violation", "GET"): in_chat(403, 403, 200),
+    ("moderation.message_violation", "POST"): in_chat(403, 403, 422),
+    # not one's own; the overseers are not members, and moderators act rather than report
+    ("moderation.report", "GET"): in_chat(200, 403, 403),
+    ("moderation.report", "POST"): in_chat(303, 403, 403),  # the reason may stay empty
+    ("moderation.remind", "POST"): in_chat(403, 303, 303),
+    ("moderation.member", "GET"): in_chat(404, 200, 200),
+    ("moderation.member_violation", "POST"): in_chat(404, 422, 422),  # no clause
+    ("moderation.block", "POST"): in_chat(404, 422, 422),
+    ("moderation.remove_member", "POST"): in_chat(404, 409, 409),  # the child still attends
+    ("moderation.set_moderator", "POST"): in_chat(404, 403, 403),  # a parent moderates nothing
+    ("moderation.lift", "POST"): in_chat(403, 409, 409),  # the window is still open
+    ("moderation.apology", "POST"): in_chat(409, 409, 409),  # not blocked; or apologised already
+    # members object; not to one's own block; moderators decide instead of objecting
+    ("moderation.object_", "POST"): in_chat(303, 403, 403, blocked=409),
+    ("moderation.my_violations", "GET"): in_chat(200, 200, 404),
+    ("moderation.reports", "GET"): in_chat(403, 200, 200),
+    ("moderation.resolve", "POST"): in_chat(404, 422, 422),  # no decision
+    ("moderation.chat_log", "GET"): in_chat(403, 200, 200),
+    ("moderation.chat_log_csv", "GET"): in_chat(403, 200, 200),
+    ("moderation.log", "GET"): administration(200),
+    ("moderation.log_csv", "GET"): administration(200),
+    ("moderation.removals_seen", "POST"): signed_in(303),
 }
 
 
@@ -180,8 +219,8 @@ def chat_world(world):
     from PIL import Image
 
     from sferum_lite import media
-    from sferum_lite.extensions import db
     from sferum_lite.actions.rules import default_rules
+    from sferum_lite.extensions import db
     from sferum_lite.models import Attachment, Chat, ChatMember, Message, Poll, PollOption
 
     rules_id = default_rules(world.kindergarten.id).id
@@ -239,7 +278,58 @@ def chat_world(world):
     )
     chat.last_message_id = message.id
     db.session.commit()
+    moderation_world(world, chat)
     return chat, message, attachment, poll
+
+
+def moderation_world(world, chat):
+    """A parent of the group blocked in the chat after four violations, who has apologised
+    (the window for objections is open), and the parent's report of their message."""
+    from datetime import timedelta
+
+    from sferum_lite.extensions import db
+    from sferum_lite.models import Block, ChatMember, Message, Report, Violation, utcnow
+
+    from . import factories as f
+
+    child = f.make_child(world.group, "Блинов", "Гоша")
+    blocked = f.make_parent(world.kindergarten, "Ольга Блинова", children=[child])
+    world.blocked_parent = blocked
+    db.session.add(ChatMember(chat_id=chat.id, user_id=blocked.id, rules_accepted_id=chat.rules_id))
+    rude = Message(chat_id=chat.id, author_id=blocked.id, text="Грубость", rev=2, created_rev=2)
+    apology = Message(
+        chat_id=chat.id, author_id=blocked.id, text="Простите", kind="apology", rev=3, created_rev=3
+    )
+    db.session.add_all([rude, apology])
+    db.session.flush()
+    now = utcnow()
+    for _ in range(4):
+        db.session.add(
+            Violation(
+                chat_id=chat.id,
+                user_id=blocked.id,
+                rules_id=chat.rules_id,
+                clause=2,
+                message_id=rude.id,
+                created_by_id=world.educator.id,
+            )
+        )
+    block = Block(
+        chat_id=chat.id,
+        user_id=blocked.id,
+        rules_id=chat.rules_id,
+        clause=2,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=7),
+        created_by_id=world.educator.id,
+        apology_message_id=apology.id,
+        apology_at=now,
+        objections_until=now + timedelta(hours=24),
+    )
+    report = Report(chat_id=chat.id, message_id=rude.id, reporter_id=world.parent.id)
+    db.session.add_all([block, report])
+    db.session.commit()
+    world.block, world.report = block, report
 
 
 def _jpeg(image) -> bytes:
@@ -293,6 +383,9 @@ def url_values(world, invite, chat=None, message=None, attachment=None, poll=Non
         "user_id": world.educator.id,
         "invite_id": invite.id,
         "token": invite.token,
+        "member_id": world.parent.id,
+        "block_id": getattr(world, "block", None) and world.block.id or 1,
+        "report_id": getattr(world, "report", None) and world.report.id or 1,
     }
 
 

@@ -14,6 +14,7 @@ from ..queries import roster_context
 from ..roster import Row, check, name_key
 from . import ActionError
 from .audit import record
+from .departures import child_left_group, child_returned
 
 
 def _lock(actor: User) -> None:
@@ -71,7 +72,11 @@ def do_update_child(
         child.last_name, child.first_name, child.name_key = last_name, first_name, key
     if moved:
         record(actor, "child.moved", child, from_group_id=child.group_id, to_group_id=group.id)
+        old_group_id = child.group_id
         child.group_id = group.id
+        if child.left_at is None:
+            db.session.flush()
+            child_left_group(actor, child, old_group_id, moved=True)
     db.session.commit()
 
 
@@ -81,6 +86,8 @@ def do_mark_child_left(actor: User, child: Child) -> None:
         return
     child.left_at = utcnow()
     record(actor, "child.left", child, group_id=child.group_id)
+    db.session.flush()
+    child_left_group(actor, child, child.group_id)
     db.session.commit()
 
 
@@ -93,6 +100,7 @@ def do_restore_child(actor: User, child: Child) -> None:
     _check_not_duplicate(group, child.name_key, child)
     child.left_at = None
     record(actor, "child.returned", child, group_id=child.group_id)
+    child_returned(actor, child)
     db.session.commit()
 
 

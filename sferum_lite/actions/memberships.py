@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Chat, ChatMember
@@ -26,13 +26,3 @@ def join_system_chats(user, systems=STAFF_SYSTEM_CHATS) -> None:
     for chat_id in chats:
         if chat_id not in present:
             db.session.add(ChatMember(chat_id=chat_id, user_id=user.id))
-
-
-def leave_system_chats(user, systems=None) -> None:
-    systems = systems or STAFF_SYSTEM_CHATS
-    chat_ids = select(Chat.id).where(
-        Chat.kindergarten_id == user.kindergarten_id, Chat.system.in_(systems)
-    )
-    db.session.execute(
-        delete(ChatMember).where(ChatMember.user_id == user.id, ChatMember.chat_id.in_(chat_ids))
-    )

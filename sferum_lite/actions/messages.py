@@ -35,7 +35,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..permissions import ChatAccess
+from ..permissions import ChatAccess, active_block
 from . import ActionError
 from .audit import record
 
@@ -64,7 +64,7 @@ def upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"])
 
 
-def _bump(chat_id: int, message: Message | None = None, *, activity: bool = False) -> int:
+def bump(chat_id: int, message: Message | None = None, *, activity: bool = False) -> int:
     """Next revision of the chat, stamped on `message`; published after the commit."""
     values = {"rev": Chat.rev + 1}
     if activity:
@@ -123,6 +123,8 @@ def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
         raise ActionError(_("Чат в архиве: писать в него нельзя."))
     if db.session.get(ChatMember, (chat.id, actor.id)) is None:
         raise ActionError(_("Вы больше не участник этого чата."))
+    if active_block(chat.id, actor.id) is not None:
+        raise ActionError(_("Вы заблокированы в этом чате: писать в него пока нельзя."))
     if reply_to is not None and reply_to.chat_id != chat.id:
         raise ActionError(_("Ответить можно только на сообщение этого чата."))
     message = Message(
@@ -177,7 +179,7 @@ def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
             PollOption(poll_id=row.id, position=i, text=option)
             for i, option in enumerate(poll.options)
         )
-    rev = _bump(chat.id, message, activity=True)
+    rev = bump(chat.id, message, activity=True)
     message.created_rev = rev
     chat.last_message_id = message.id
     # the author has read everything up to their own message
@@ -214,7 +216,7 @@ def do_edit_message(actor: User, access: ChatAccess, message: Message, text: str
     )
     message.text = text
     message.edited_at = utcnow()
-    _bump(message.chat_id, message)
+    bump(message.chat_id, message)
     db.session.commit()
     return message
 
@@ -228,7 +230,7 @@ def do_delete_message(actor: User, access: ChatAccess, message: Message) -> Mess
     message.deleted_at = utcnow()
     message.deleted_by_id = actor.id
     message.pinned_at = None
-    _bump(message.chat_id, message)
+    bump(message.chat_id, message)
     record(actor, "message.delete", message, chat=message.chat_id, own=True)
     publish_after_commit(kindergarten_topic(access.chat.kindergarten_id), {"chat": message.chat_id})
     db.session.commit()
@@ -249,7 +251,7 @@ def do_toggle_reaction(actor: User, access: ChatAccess, message: Message, emoji:
         db.session.add(Reaction(message_id=message.id, user_id=actor.id, emoji=emoji))
     else:
         db.session.delete(existing)
-    _bump(message.chat_id, message)
+    bump(message.chat_id, message)
     db.session.commit()
     return existing is None
 
@@ -264,7 +266,7 @@ def do_set_pinned(actor: User, access: ChatAccess, message: Message, pinned: boo
         return message
     message.pinned_at = utcnow() if pinned else None
     message.pinned_by_id = actor.id if pinned else None
-    _bump(message.chat_id, message)
+    bump(message.chat_id, message)
     record(actor, "message.pin" if pinned else "message.unpin", message, chat=message.chat_id)
     db.session.commit()
     return message
@@ -277,7 +279,7 @@ def do_set_important(actor: User, access: ChatAccess, message: Message, importan
         raise ActionError(_("Сообщение удалено."))
     if message.important != important:
         message.important = important
-        _bump(message.chat_id, message)
+        bump(message.chat_id, message)
     db.session.commit()
     return message
 
@@ -292,7 +294,7 @@ def do_confirm(actor: User, access: ChatAccess, message: Message) -> None:
         raise ActionError(_("Своё сообщение подтверждать не нужно."))
     if db.session.get(Confirmation, (message.id, actor.id)) is None:
         db.session.add(Confirmation(message_id=message.id, user_id=actor.id))
-        _bump(message.chat_id, message)
+        bump(message.chat_id, message)
     db.session.commit()
 
 
@@ -319,7 +321,7 @@ def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) 
     db.session.add_all(
         PollVote(poll_id=poll.id, user_id=actor.id, option_id=option_id) for option_id in chosen
     )
-    _bump(message.chat_id, message)
+    bump(message.chat_id, message)
     db.session.commit()
 
 

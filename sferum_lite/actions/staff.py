@@ -5,14 +5,18 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, update
 
 from ..database import begin_write
 from ..extensions import db
 from ..models import EDUCATOR_POSITIONS, GroupEducator, StaffInvite, User, utcnow
+from ..moderation_view import moderated_chats
+from ..permissions import is_staff, is_verified
+from . import ActionError
 from .accounts import end_sessions
 from .audit import record
-from .memberships import leave_system_chats
+from .departures import staff_dismissed
 
 
 def new_token() -> str:
@@ -109,18 +113,44 @@ def do_set_position(actor: User, member: User, position: str) -> None:
     db.session.commit()
 
 
-def do_dismiss_staff(actor: User, member: User) -> None:
-    """Dismissal: sessions end, groups and staff chats are left, their open invites die.
-    A parent keeps reading the kindergarten's news."""
+def can_succeed(member: User, successor: User | None) -> bool:
+    """Who may take over a dismissed moderator's chats: verified staff of the kindergarten."""
+    return (
+        successor is not None
+        and successor.id != member.id
+        and successor.kindergarten_id == member.kindergarten_id
+        and is_staff(successor)
+        and is_verified(successor)
+    )
+
+
+def do_dismiss_staff(actor: User, member: User, successor: User | None = None) -> None:
+    """Dismissal (reg 004 §27): sessions end, groups are detached, open invites die, and the
+    person leaves every chat they were in for their work (a parent keeps their children's
+    chats and the news); the chats they moderated pass to `successor`, whom the administrator
+    picks in the same form."""
     begin_write()
+    db.session.refresh(member)
     if member.dismissed_at is not None:
+        db.session.commit()
         return
-    now = utcnow()
-    member.dismissed_at = now
+    moderated = moderated_chats(member)
+    if moderated and not can_succeed(member, successor):
+        raise ActionError(
+            _("Выберите, кому передать чаты, которые вёл сотрудник."), field="successor"
+        )
+    staff_dismissed(actor, member, successor if moderated else None)
+    member.dismissed_at = utcnow()
     member.is_admin = False
     end_sessions(member)
     db.session.execute(delete(GroupEducator).where(GroupEducator.user_id == member.id))
-    leave_system_chats(member, ("staff_group", "staff") if member.has_children else None)
     _revoke_invites_of(member)
-    record(actor, "staff.dismissed", member, name=member.name)
+    record(
+        actor,
+        "staff.dismissed",
+        member,
+        name=member.name,
+        chats_handed_over=len(moderated),
+        successor=successor.id if moderated else None,
+    )
     db.session.commit()

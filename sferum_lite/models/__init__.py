@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> datetime:
@@ -77,6 +77,8 @@ class Kindergarten(db.Model):
     work_end: Mapped[time] = mapped_column(Time, default=time(19, 0))
     # ISO weekdays the kindergarten works, as digits: "12345" is Monday to Friday.
     work_days: Mapped[str] = mapped_column(String(7), default="12345")
+    # how long members may object to an early unblock after an apology (reg 004 §25)
+    apology_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -353,9 +355,7 @@ class JoinRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    invite_id: Mapped[int | None] = mapped_column(
-        ForeignKey("chat_invite.id", ondelete="SET NULL")
-    )
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("chat_invite.id", ondelete="SET NULL"))
     # what the person typed, and the roster's child it matched (None: no single match)
     child_last_name: Mapped[str] = mapped_column(String(60), default="")
     child_first_name: Mapped[str] = mapped_column(String(60), default="")
@@ -375,8 +375,13 @@ class JoinRequest(db.Model):
         return f"{self.child_last_name} {self.child_first_name}".strip()
 
 
+REMOVAL_GROUNDS = ("departure", "dismissal")
+
+
 class ChatRemoval(db.Model):
-    """A person removed from a chat: an old invite link does not bring them back."""
+    """A person removed from a chat: an old invite link does not bring them back. The ground is
+    never personal (reg 004 §26): a child's departure or a staff member's dismissal. The person
+    is told on their next visit, until they press «Понятно» (`seen_at`)."""
 
     chat_id: Mapped[int] = mapped_column(
         ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True
@@ -385,11 +390,19 @@ class ChatRemoval(db.Model):
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     reason: Mapped[str] = mapped_column(String(300), default="")
+    ground: Mapped[str] = mapped_column(String(16), default="", server_default="")
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    chat: Mapped[Chat] = relationship()
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
 
 
 REACTIONS = ("👍", "❤️", "😂", "😮", "🙏")
+# What a message is: a member's own words (""), an apology of a blocked member (reg 004 §25), or a
+# moderator's reminder of the rules (§23).
+MESSAGE_KINDS = ("", "apology", "reminder")
 
 
 class Message(db.Model):
@@ -410,15 +423,26 @@ class Message(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # deleted by a moderator under this clause of the chat's rules (reg 004 §21, §26)
+    deleted_clause: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # the member a reminder of the rules is addressed to
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     rev: Mapped[int] = mapped_column(Integer, default=0)  # the chat's rev at the last change
     created_rev: Mapped[int] = mapped_column(Integer, default=0)  # ... and at posting
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
 
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_moderated(self) -> bool:
+        """Deleted by a moderator under a clause of the rules (not by its author)."""
+        return self.deleted_clause is not None
 
 
 class MessageEdit(db.Model):
@@ -563,9 +587,26 @@ User.has_children = column_property(
     deferred=False,
 )
 
+from .moderation import (  # noqa: E402  (they use the names above)
+    BLOCK_AFTER,
+    MODERATION_ACTIONS,
+    REPORT_RESOLUTIONS,
+    Block,
+    ModerationEntry,
+    Objection,
+    Report,
+    Violation,
+)
+
 __all__ = [
+    "BLOCK_AFTER",
+    "MESSAGE_KINDS",
+    "MODERATION_ACTIONS",
+    "REMOVAL_GROUNDS",
+    "REPORT_RESOLUTIONS",
     "Attachment",
     "AuditLog",
+    "Block",
     "Chat",
     "ChatInvite",
     "ChatMember",
@@ -581,14 +622,18 @@ __all__ = [
     "Kindergarten",
     "Message",
     "MessageEdit",
+    "ModerationEntry",
+    "Objection",
     "ParentChild",
     "Poll",
     "PollOption",
     "PollVote",
     "Reaction",
+    "Report",
     "Rules",
     "RulesAcceptance",
     "StaffInvite",
     "User",
     "UserSession",
+    "Violation",
 ]

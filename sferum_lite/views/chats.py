@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import chat_view, live, queries
+from .. import chat_view, live, moderation_view, queries
 from ..actions import ActionError
 from ..actions.chats import (
     do_add_members,
@@ -32,6 +32,7 @@ from ..permissions import (
     can_archive_chat,
     can_create_chat,
     can_manage_chat,
+    can_see_chat_log,
 )
 from ..templating import is_htmx
 from . import action_failed, event_stream, page, see_other
@@ -60,7 +61,12 @@ def index():
     if is_htmx():
         return render_template("chats/_list.html", **_list_context(current_user, archived))
     contacts = [] if archived else queries.group_contacts(current_user)
-    return page("chats/index.html", contacts=contacts, **_list_context(current_user, archived))
+    return page(
+        "chats/index.html",
+        contacts=contacts,
+        removals=moderation_view.unseen_removals(current_user),
+        **_list_context(current_user, archived),
+    )
 
 
 @bp.route("/chats/stream")
@@ -122,11 +128,14 @@ def direct(user_id):
 
 
 def _settings_page(access, form=None, status=None):
+    moderating = can_see_chat_log(access)
     return page(
         "chats/settings.html",
         access=access,
         form=form or ChatTitleForm(obj=access.chat, formdata=None),
         members=chat_view.chat_members(access.chat.id),
+        violations=moderation_view.violation_counts(access.chat.id) if moderating else {},
+        blocks=moderation_view.active_blocks(access.chat.id) if moderating else {},
         status=status,
     )
 

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import queries
+from .. import moderation_view, queries
 from ..extensions import db
 from ..i18n import current_kindergarten
 from ..permissions import can_administer, can_invite_staff, is_educator, is_parent
@@ -36,6 +36,7 @@ def home():
         children=children,
         counts=counts,
         requests=queries.own_requests(current_user),
+        removals=moderation_view.unseen_removals(current_user),
     )
 
 

@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import chat_view, live, media, queries
+from .. import chat_view, live, media, moderation_view, queries
 from ..actions import ActionError
 from ..actions.messages import (
     PollSpec,
@@ -38,6 +38,7 @@ from ..actions.messages import (
     do_vote,
     upload_dir,
 )
+from ..actions.moderation import violation_count
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
@@ -53,9 +54,11 @@ from ..permissions import (
     can_mark_important,
     can_pin,
     can_post,
+    can_see_chat_log,
     can_see_confirmations,
     can_see_edits,
     can_take_part,
+    is_blocked,
     is_parent,
     is_staff,
     must_accept_rules,
@@ -102,6 +105,8 @@ def _chat_page(access, *, form=None, reply=None, status=None):
         partner=chat_view.direct_partner(access) if chat.kind == "direct" else None,
         newest=messages[-1].id if messages else 0,
         waiting=queries.waiting_count(chat.id) if can_admit(access) else 0,
+        open_reports=moderation_view.open_report_count(chat.id) if can_see_chat_log(access) else 0,
+        my_violations=violation_count(chat.id, access.user.id) if access.is_member else 0,
         status=status,
         **_composer(access, form, reply),
     )
@@ -186,12 +191,16 @@ def _composer_failed(access, form, message, reply=None):
     return _composer_response(access, form, reply, status=422)
 
 
-def _rules_first(access):
-    """A post before accepting the chat's current rules (reg 004 §22): refused, and the
-    composer turns into the banner with «Прочитать и принять»; nothing typed is stored."""
-    message = _("Сначала примите правила чата — они изменились или вы их ещё не принимали.")
+def _composer_refused(access):
+    """A post by a blocked member (reg 004 §24), or before accepting the chat's current rules
+    (§22): refused, and the composer turns into the banner that says why; nothing typed is
+    stored."""
+    if is_blocked(access):
+        message = _("Вы заблокированы в этом чате: писать в него пока нельзя.")
+    else:
+        message = _("Сначала примите правила чата — они изменились или вы их ещё не принимали.")
     if is_htmx():
-        html = render_template("chats/_rules_banner.html", access=access)
+        html = render_template("chats/_composer_area.html", access=access, **_composer(access))
         response = current_app.make_response((html, 403))
         response.headers["HX-Retarget"] = "#composer"
         response.headers["HX-Reswap"] = "outerHTML"
@@ -215,8 +224,8 @@ def _composer_response(access, form, reply, status):
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
 def post(chat_id):
     access = access_chat(current_user, chat_id)
-    if must_accept_rules(access):
-        return _rules_first(access)
+    if is_blocked(access) or must_accept_rules(access):
+        return _composer_refused(access)
     if not can_post(access):
         abort(403)
     form = MessageForm()
@@ -489,25 +498,34 @@ def updates(chat_id):
     return html
 
 
+def _composer_state(access) -> tuple:
+    """What decides the bottom of the chat: posting, the rules to accept, a block and its
+    apology. A moderator's own typing is never swapped away while they may post."""
+    block = access.block
+    return (
+        can_post(access),
+        must_accept_rules(access),
+        block.id if block else None,
+        block.apology_at if block else None,
+    )
+
+
 @bp.route("/chats/<int:chat_id>/stream")
 def stream(chat_id):
     """Server-sent events: what changes in the chat, as it happens, from the revision the page
     (or, on a reconnect, the last event) had; the access is checked again for every batch."""
-    rules_seen = access_chat(current_user, chat_id).chat.rules_id
+    composer_seen = _composer_state(access_chat(current_user, chat_id))
     after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
 
     def render(user):
-        nonlocal after, rules_seen
+        nonlocal after, composer_seen
         access = access_chat(user, chat_id)
         html, after = _updates(access, after)
-        if access.chat.rules_id != rules_seen:  # new rules: the composer becomes the banner
-            rules_seen = access.chat.rules_id
-            if must_accept_rules(access):
-                banner = render_template("chats/_rules_banner.html", access=access)
-                html += (
-                    '<hx-partial hx-target="#composer" hx-swap="outerHTML">'
-                    f"{banner}</hx-partial>"
-                )
+        state = _composer_state(access)
+        if state != composer_seen:  # new rules, a block or its end: the composer follows
+            composer_seen = state
+            area = render_template("chats/_composer_area.html", access=access, **_composer(access))
+            html += f'<hx-partial hx-target="#composer" hx-swap="outerHTML">{area}</hx-partial>'
         return html, after
 
     return event_stream([live.chat_topic(chat_id)], render, at_once=True)

@@ -106,9 +106,10 @@ def test_a_parent_joins_from_the_qr_link_and_accepts_changed_rules_again(
     expect(banner).to_be_visible(timeout=LIVE_MS)
     expect(banner).to_contain_text("Примите правила чата, чтобы писать")
     db.session.commit()
-    assert db.session.scalar(
-        db.select(db.func.count(Message.id)).where(Message.chat_id == chat_id)
-    ) == 1
+    assert (
+        db.session.scalar(db.select(db.func.count(Message.id)).where(Message.chat_id == chat_id))
+        == 1
+    )
     db.session.commit()
 
     banner.get_by_role("button", name="Прочитать и принять").click()

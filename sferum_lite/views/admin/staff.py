@@ -9,7 +9,8 @@ from flask import Response, abort, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ... import qr, queries
+from ... import moderation_view, qr, queries
+from ...actions import ActionError
 from ...actions.staff import (
     do_create_staff_invite,
     do_dismiss_staff,
@@ -19,7 +20,7 @@ from ...actions.staff import (
     do_verify_staff,
 )
 from ...extensions import db
-from ...forms import PositionForm, StaffInviteForm
+from ...forms import DismissForm, PositionForm, StaffInviteForm, options
 from ...models import utcnow
 from ...permissions import (
     access_staff_invite,
@@ -32,7 +33,7 @@ from ...permissions import (
 )
 from ...templating import is_htmx
 from ...uploads import content_disposition
-from .. import page, see_other
+from .. import action_failed, page, see_other
 from . import bp
 
 
@@ -47,15 +48,32 @@ def staff():
     )
 
 
-@bp.route("/staff/<int:user_id>")
-def staff_member(user_id):
-    member = access_staff_member(current_user, user_id)
+def _member_page(member, *, position_form=None, dismiss_form=None, status=None):
     return page(
         "admin/staff_member.html",
         member=member,
         groups=queries.staff_groups(current_user.kindergarten_id).get(member.id, []),
-        position_form=PositionForm(obj=member, formdata=None),
+        position_form=position_form or PositionForm(obj=member, formdata=None),
+        dismiss_form=dismiss_form or _dismiss_form(member, formdata=None),
+        moderated=moderation_view.moderated_chats(member)
+        if can_dismiss(current_user, member)
+        else [],
+        status=status,
     )
+
+
+def _dismiss_form(member, **kwargs):
+    form = DismissForm(**kwargs)
+    form.successor.choices = options(
+        [(0, _("— выберите сотрудника —"))]
+        + [(u.id, f"{u.name} — {u.position_label}") for u in moderation_view.successors(member)]
+    )
+    return form
+
+
+@bp.route("/staff/<int:user_id>")
+def staff_member(user_id):
+    return _member_page(access_staff_member(current_user, user_id))
 
 
 @bp.route("/staff/<int:user_id>/verify", methods=["POST"])
@@ -94,13 +112,7 @@ def staff_position(user_id):
         abort(403)
     form = PositionForm()
     if not form.validate_on_submit():
-        return page(
-            "admin/staff_member.html",
-            member=member,
-            groups=queries.staff_groups(current_user.kindergarten_id).get(member.id, []),
-            position_form=form,
-            status=422,
-        )
+        return _member_page(member, position_form=form, status=422)
     do_set_position(current_user, member, form.position.data)
     flash(_("Должность сохранена."), "success")
     return see_other("admin.staff_member", user_id=member.id)
@@ -111,11 +123,21 @@ def staff_dismiss(user_id):
     member = access_staff_member(current_user, user_id)
     if not can_dismiss(current_user, member):
         abort(403)
-    do_dismiss_staff(current_user, member)
+    form = _dismiss_form(member)
+    if not form.validate_on_submit():
+        return _member_page(member, dismiss_form=form, status=422)
+    successor = (
+        access_staff_member(current_user, form.successor.data) if form.successor.data else None
+    )
+    try:
+        do_dismiss_staff(current_user, member, successor)
+    except ActionError as error:
+        action_failed(form, error)
+        return _member_page(member, dismiss_form=form, status=422)
     flash(
         _(
-            "%(name)s уволен(а): сеансы на всех устройствах завершены, из групп и чатов "
-            "сотрудников удалён(а).",
+            "%(name)s уволен(а): сеансы на всех устройствах завершены, из групп и рабочих "
+            "чатов удалён(а); чаты, которые он(а) вёл(а), переданы.",
             name=member.name,
         ),
         "success",

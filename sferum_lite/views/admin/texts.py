@@ -10,10 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ...actions import ActionError
+from ...actions.moderation import do_set_apology_hours
 from ...actions.rules import default_rules, do_change_default_rules
 from ...actions.texts import do_change_consent
 from ...extensions import db
-from ...forms import CONSENT_MAX, RULES_MAX, ConsentTextForm, DefaultRulesForm
+from ...forms import (
+    CONSENT_MAX,
+    RULES_MAX,
+    ApologyWindowForm,
+    ConsentTextForm,
+    DefaultRulesForm,
+)
 from ...models import Chat, Consent, ConsentText, Rules, User
 from ...security import clean_message
 from .. import action_failed, page, see_other
@@ -98,18 +105,36 @@ def rules():
                 return see_other("admin.rules")
     elif not form.is_submitted() and current is not None:
         form.text.data = current.text
-    versions = default_rules_versions(kindergarten_id)
+    return _rules_page(current, form, status=422 if form.is_submitted() else None)
+
+
+def _rules_page(current, form, *, window_form=None, status=None):
+    versions = default_rules_versions(current_user.kindergarten_id)
     following, own = chats_following(current)
     return page(
         "admin/rules.html",
         form=form,
+        window_form=window_form
+        or ApologyWindowForm(formdata=None, hours=current_user.kindergarten.apology_hours),
         current=current,
         earlier=[version for version in versions if current is None or version.id != current.id],
         following=following,
         own=own,
         text_max=RULES_MAX,
-        status=422 if form.is_submitted() else None,
+        status=status,
     )
+
+
+@bp.route("/moderation", methods=["POST"])
+def apology_window():
+    """How long members may object to an early unblock after an apology (reg 004 §25)."""
+    form = ApologyWindowForm()
+    if not form.validate_on_submit():
+        current = default_rules(current_user.kindergarten_id)
+        return _rules_page(current, DefaultRulesForm(formdata=None), window_form=form, status=422)
+    do_set_apology_hours(current_user, form.hours.data)
+    flash(_("Срок для возражений сохранён: %(hours)d ч.", hours=form.hours.data), "success")
+    return see_other("admin.rules")
 
 
 # --- the consent to personal-data processing ----------------------------------------------------
