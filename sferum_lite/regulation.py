@@ -106,6 +106,7 @@ ACTION_LABELS = {
     "handover": _l("Передача чата"),
     "moderator": _l("Модераторы"),
     "archived": _l("Личный чат закрыт"),
+    "reopened": _l("Личный чат открыт снова"),
 }
 
 RESOLUTION_LABELS = {

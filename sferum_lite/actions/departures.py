@@ -21,6 +21,7 @@ from ..models import (
     utcnow,
 )
 from ..permissions import is_staff
+from .memberships import join_system_chats
 from .moderation import has_child_in, log, remove_from_chat
 
 
@@ -62,11 +63,16 @@ def child_left_group(actor: User, child: Child, group_id: int, *, moved: bool = 
     for parent in parents:
         if has_child_in(parent, group_id, besides=child.id):
             continue
+        # no child attends at all now: the kindergarten-wide chats (the news, the committee) go
+        # too — unless the person works here
+        anywhere = not is_staff(parent) and not has_child_in(parent, None, besides=child.id)
         chats = db.session.scalars(
             select(Chat)
             .join(ChatMember, ChatMember.chat_id == Chat.id)
             .where(
-                ChatMember.user_id == parent.id, Chat.group_id == group_id, Chat.kind != "direct"
+                ChatMember.user_id == parent.id,
+                Chat.kind != "direct",
+                (Chat.group_id == group_id) | (Chat.group_id.is_(None) if anywhere else False),
             )
         ).all()
         own_group = is_staff(parent) and parent.id in educators
@@ -79,32 +85,33 @@ def child_left_group(actor: User, child: Child, group_id: int, *, moved: bool = 
             direct = db.session.scalar(
                 select(Chat).where(Chat.direct_key == f"{educator_id}:{parent.id}")
             )
-            if direct is None or _teaches_child_of(educator_id, parent, besides=child.id):
+            # a moved child now attends a group of its own: the educator may teach it there too
+            besides = None if moved else child.id
+            if direct is None or _teaches_child_of(educator_id, parent, besides=besides):
                 continue
             _close_direct(actor, direct, reason, parent)
 
 
-def _teaches_child_of(educator_id: int, parent: User, *, besides: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Child.id)
-            .join(ParentChild, ParentChild.child_id == Child.id)
-            .join(GroupEducator, GroupEducator.group_id == Child.group_id)
-            .where(
-                ParentChild.user_id == parent.id,
-                Child.left_at.is_(None),
-                Child.id != besides,
-                GroupEducator.user_id == educator_id,
-            )
-            .limit(1)
+def _teaches_child_of(educator_id: int, parent: User, *, besides: int | None) -> bool:
+    query = (
+        select(Child.id)
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .join(GroupEducator, GroupEducator.group_id == Child.group_id)
+        .where(
+            ParentChild.user_id == parent.id,
+            Child.left_at.is_(None),
+            GroupEducator.user_id == educator_id,
         )
-        is not None
     )
+    if besides is not None:
+        query = query.where(Child.id != besides)
+    return db.session.scalar(query.limit(1)) is not None
 
 
 def child_returned(actor: User, child: Child) -> None:
     """A child back on the roster: an old invite link brings the parents back into the group's
-    chats (their removal on the departure no longer stands)."""
+    chats (their removal on the departure no longer stands), and their direct chats with the
+    group's educators open again."""
     parent_ids = select(ParentChild.user_id).where(ParentChild.child_id == child.id)
     chat_ids = select(Chat.id).where(Chat.group_id == child.group_id)
     for removal in db.session.scalars(
@@ -115,6 +122,28 @@ def child_returned(actor: User, child: Child) -> None:
         )
     ):
         db.session.delete(removal)
+    for parent in db.session.scalars(select(User).where(User.id.in_(parent_ids))):
+        join_system_chats(parent, ("news",))  # a parent reads the kindergarten's news
+    keys = [
+        f"{educator_id}:{parent_id}"
+        for educator_id in db.session.scalars(
+            select(GroupEducator.user_id).where(GroupEducator.group_id == child.group_id)
+        )
+        for parent_id in db.session.scalars(parent_ids)
+    ]
+    if not keys:
+        return
+    for direct in db.session.scalars(
+        select(Chat).where(Chat.direct_key.in_(keys), Chat.archived_at.is_not(None))
+    ):
+        direct.archived_at = None
+        log(
+            actor,
+            direct,
+            "reopened",
+            ground=_("Ребёнок (%(child)s) снова в группе", child=child.full_name)[:400],
+        )
+        publish_after_commit(kindergarten_topic(direct.kindergarten_id), {"chat": direct.id})
 
 
 def staff_dismissed(actor: User, member: User, successor: User | None) -> None:

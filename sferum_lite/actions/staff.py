@@ -10,7 +10,7 @@ from sqlalchemy import delete, update
 
 from ..database import begin_write
 from ..extensions import db
-from ..models import EDUCATOR_POSITIONS, GroupEducator, StaffInvite, User, utcnow
+from ..models import EDUCATOR_POSITIONS, ChatInvite, GroupEducator, StaffInvite, User, utcnow
 from ..moderation_view import moderated_chats
 from ..permissions import is_staff, is_verified
 from . import ActionError
@@ -74,13 +74,20 @@ def do_verify_staff(actor: User, member: User) -> None:
     db.session.commit()
 
 
-def _revoke_invites_of(member: User) -> None:
-    """The staff invites a person made stop working once they may no longer invite."""
+def _revoke_invites_of(member: User, *, chat_invites: bool = False) -> None:
+    """The staff invites a person made stop working once they may no longer invite; on
+    dismissal, their links into chats too."""
     db.session.execute(
         update(StaffInvite)
         .where(StaffInvite.created_by_id == member.id, StaffInvite.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    if chat_invites:
+        db.session.execute(
+            update(ChatInvite)
+            .where(ChatInvite.created_by_id == member.id, ChatInvite.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_by_id=None)
+        )
 
 
 def do_set_admin(actor: User, member: User, value: bool) -> None:
@@ -144,7 +151,7 @@ def do_dismiss_staff(actor: User, member: User, successor: User | None = None) -
     member.is_admin = False
     end_sessions(member)
     db.session.execute(delete(GroupEducator).where(GroupEducator.user_id == member.id))
-    _revoke_invites_of(member)
+    _revoke_invites_of(member, chat_invites=True)
     record(
         actor,
         "staff.dismissed",

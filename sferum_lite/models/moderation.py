@@ -146,6 +146,7 @@ MODERATION_ACTIONS = (
     "handover",  # a dismissed moderator's chat passed to a colleague (§27)
     "moderator",  # a co-moderator named or withdrawn
     "archived",  # a direct chat closed on a departure (§27)
+    "reopened",  # ... and open again when the child returns
 )
 
 
