@@ -30,13 +30,17 @@ from .models import (
     GroupEducator,
     Kindergarten,
     Message,
+    ModerationEntry,
     ParentChild,
     Poll,
     PollOption,
+    Rules,
     StaffInvite,
     User,
+    Violation,
     utcnow,
 )
+from .regulation import clause_ground, clauses
 from .roster import name_key
 from .security import hash_password
 from .texts import DEFAULT_CONSENT
@@ -330,6 +334,69 @@ DEMO_MESSAGES = (
 )
 
 
+def _moderation_example(chat, educator, parent, at) -> None:
+    """An advert deleted under clause 3 with a violation, and a reminder of the rules — what
+    the moderation log and a member's card look like (reg 004 §21, §23)."""
+    rules = db.session.get(Rules, chat.rules_id)
+    clause = 3
+    ground = clause_ground(clause, clauses(rules.text)[clause])
+    chat.rev += 1
+    advert = Message(
+        chat_id=chat.id,
+        author_id=parent.id,
+        text="Продаю детскую коляску, почти новая, недорого! Пишите в личку.",
+        rev=chat.rev,
+        created_rev=chat.rev,
+        created_at=at,
+        deleted_at=at + timedelta(minutes=5),
+        deleted_by_id=educator.id,
+        deleted_clause=clause,
+    )
+    chat.rev += 1
+    reminder = Message(
+        chat_id=chat.id,
+        author_id=educator.id,
+        kind="reminder",
+        subject_id=parent.id,
+        rev=chat.rev,
+        created_rev=chat.rev,
+        created_at=at + timedelta(minutes=6),
+    )
+    db.session.add_all([advert, reminder])
+    db.session.flush()
+    db.session.add(
+        Violation(
+            chat_id=chat.id,
+            user_id=parent.id,
+            rules_id=rules.id,
+            clause=clause,
+            message_id=advert.id,
+            created_by_id=educator.id,
+            created_at=advert.deleted_at,
+        )
+    )
+    for action, message, when in (
+        ("violation", advert, advert.deleted_at),
+        ("delete", advert, advert.deleted_at),
+        ("reminder", reminder, reminder.created_at),
+    ):
+        db.session.add(
+            ModerationEntry(
+                kindergarten_id=chat.kindergarten_id,
+                chat_id=chat.id,
+                actor_id=educator.id,
+                action=action,
+                member_id=parent.id,
+                message_id=message.id,
+                rules_id=rules.id,
+                clause=None if action == "reminder" else clause,
+                ground="" if action == "reminder" else ground,
+                created_at=when,
+            )
+        )
+    chat.last_message_id = reminder.id
+
+
 def _group_chats(kindergarten, groups, now) -> None:
     """Each group's parents' chat with its educators and the parents; a short conversation
     and a poll in the first one."""
@@ -392,6 +459,7 @@ def _group_chats(kindergarten, groups, now) -> None:
             db.session.add(message)
             db.session.flush()
             chat.last_message_id = message.id
+        _moderation_example(chat, educators[0], parents[2], now - timedelta(minutes=50))
         chat.rev += 1
         message = Message(
             chat_id=chat.id,

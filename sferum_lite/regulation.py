@@ -34,8 +34,9 @@ def clauses(text: str) -> dict[int, str]:
 
 
 def clause_ground(number: int, text: str, limit: int = 400) -> str:
-    """«п. 2. Общаемся вежливо…» — a clause as the log keeps it."""
-    words = f"{_l('п.')} {number}. {text}"
+    """«п. 2. Общаемся вежливо…» — a clause as the log keeps it: in the words of the rules,
+    which are the kindergarten's own (Russian), whatever the reader's language."""
+    words = f"п. {number}. {text}"
     return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
