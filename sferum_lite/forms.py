@@ -600,10 +600,10 @@ class ViolationForm(ClauseChoices, FlaskForm):
 
 
 class BlockForm(ClauseChoices, FlaskForm):
+    # a crafted POST names its term: the week is only what the page offers first
     duration = Radio(
         _l("На какой срок"),
         choices=options(BLOCK_DURATIONS.items()),
-        default="1w",
         validators=[DataRequired(message=_l("Выберите срок."))],
     )
     clause = _clause_field()
@@ -643,12 +643,15 @@ class ResolveReportForm(ClauseChoices, FlaskForm):
         choices=RESOLUTIONS,
         validators=[DataRequired(message=_l("Выберите решение."))],
     )
-    clause = Radio(_l("Пункт правил"), coerce=int, choices=[], validators=[Optional()])
+    # needed for a deletion or a violation only, so it is checked here rather than required
+    clause = Radio(_l("Пункт правил"), coerce=int, choices=[], validate_choice=False)
     note = _note_field()
 
     def validate_clause(self, field):
         if self.resolution.data in ("deleted", "violation") and not field.data:
             raise ValidationError(_l("Удаление и нарушение называют пункт правил."))
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(_l("Выберите вариант из списка."))
 
 
 class ModeratorForm(FlaskForm):

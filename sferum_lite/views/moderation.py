@@ -250,7 +250,7 @@ def _card_page(access, member, user, *, status=None, violation_form=None, block_
         active=active,
         objections=len(card.objectors.get(active.id, [])) if active else 0,
         violation_form=violation_form or ViolationForm(formdata=None).with_clauses(choices),
-        block_form=block_form or BlockForm(formdata=None).with_clauses(choices),
+        block_form=block_form or BlockForm(formdata=None, duration="1w").with_clauses(choices),
         may_block=can_block(access, user, card.count, active is not None),
         may_remove=can_remove_member(access, user) and not still_belongs(user, access.chat),
         status=status,
