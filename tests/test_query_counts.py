@@ -66,3 +66,81 @@ def test_pages_cost_the_same_number_of_queries_for_more_rows(app, world, as_user
     many = queries_for_page()
     assert many == few, f"{url}: {few} queries with few rows, {many} with many"
     assert few <= 8
+
+
+def _moderated_chat(world, n):
+    """The group's chat with `n` parents who each broke the rules, reported a message and got
+    a line in the moderation log; one deleted message with a photo-less text each."""
+    from datetime import timedelta
+
+    from sferum_lite.models import Block, ChatMember, ModerationEntry, Report, Violation, utcnow
+
+    chat = f.make_chat(world.kindergarten, world.educator, group=world.group)
+    now = utcnow()
+    for i in range(n):
+        child = f.make_child(world.group, "Иванов", f"Сын{chr(ord('а') + i)}")
+        parent = f.make_parent(world.kindergarten, f"Родитель {i}", children=[child])
+        db.session.add(
+            f.ChatMember(chat_id=chat.id, user_id=parent.id, rules_accepted_id=chat.rules_id)
+        )
+        db.session.commit()
+        message = f.make_message(chat, parent, f"Реклама {i}", deleted_at=now, deleted_clause=3)
+        other = f.make_message(chat, parent, f"Грубость {i}")
+        db.session.add_all(
+            [
+                Violation(
+                    chat_id=chat.id,
+                    user_id=parent.id,
+                    rules_id=chat.rules_id,
+                    clause=3,
+                    message_id=message.id,
+                    created_by_id=world.educator.id,
+                ),
+                Block(
+                    chat_id=chat.id,
+                    user_id=parent.id,
+                    rules_id=chat.rules_id,
+                    clause=3,
+                    starts_at=now,
+                    ends_at=now + timedelta(days=1),
+                    created_by_id=world.educator.id,
+                ),
+                Report(chat_id=chat.id, message_id=other.id, reporter_id=world.parent.id),
+                ModerationEntry(
+                    kindergarten_id=world.kindergarten.id,
+                    chat_id=chat.id,
+                    actor_id=world.educator.id,
+                    action="delete",
+                    member_id=parent.id,
+                    message_id=message.id,
+                    clause=3,
+                    ground="п. 3. Пишем по теме чата.",
+                ),
+            ]
+        )
+        db.session.commit()
+    return chat
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/moderation/log",
+        "/moderation/log.csv",
+        "/chats/{chat}/log",
+        "/chats/{chat}/reports",
+        "/chats/{chat}/settings",
+    ],
+)
+def test_moderation_pages_cost_the_same_number_of_queries_for_more_rows(app, world, as_user, path):
+    client = as_user(world.director)
+
+    def queries_for(chat):
+        url = path.format(chat=chat.id)
+        with counting(app) as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    few = queries_for(_moderated_chat(world, 2))
+    many = queries_for(_moderated_chat(world, 12))
+    assert many == few, f"{path}: {few} queries with few rows, {many} with many"
