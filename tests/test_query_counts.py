@@ -81,7 +81,7 @@ def _moderated_chat(world, n):
         child = f.make_child(world.group, "Иванов", f"Сын{chr(ord('а') + i)}")
         parent = f.make_parent(world.kindergarten, f"Родитель {i}", children=[child])
         db.session.add(
-            f.ChatMember(chat_id=chat.id, user_id=parent.id, rules_accepted_id=chat.rules_id)
+            ChatMember(chat_id=chat.id, user_id=parent.id, rules_accepted_id=chat.rules_id)
         )
         db.session.commit()
         message = f.make_message(chat, parent, f"Реклама {i}", deleted_at=now, deleted_clause=3)
