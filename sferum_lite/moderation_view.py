@@ -77,6 +77,14 @@ class MemberCard:
     def count(self) -> int:
         return len(self.violations)
 
+    @property
+    def toward_block(self) -> int:
+        """Violations since the last block began: a new block rests on these alone."""
+        if not self.blocks:
+            return self.count
+        last = max(block.starts_at for block in self.blocks)
+        return sum(1 for v in self.violations if v.created_at > last)
+
     def active(self, now=None) -> Block | None:
         return next((b for b in self.blocks if b.is_active(now)), None)
 

@@ -139,10 +139,16 @@ def can_create_chat(user) -> bool:
 
 
 def can_moderate(access: ChatAccess) -> bool:
-    """The chat's moderators; the director and the administrators moderate every chat."""
+    """The chat's moderators — not while blocked there themselves; the director and the
+    administrators moderate every chat."""
     if is_admin(access.user):
         return True
-    return access.member is not None and access.member.is_moderator and is_staff(access.user)
+    return (
+        access.member is not None
+        and access.member.is_moderator
+        and is_staff(access.user)
+        and access.block is None
+    )
 
 
 def may_write(access: ChatAccess) -> bool:
@@ -233,8 +239,9 @@ def can_act_on(access: ChatAccess, target: User | None) -> bool:
 
 
 def can_moderate_message(access: ChatAccess, message: Message) -> bool:
-    """Delete it under a clause, or record a violation for it."""
-    return not message.is_deleted and can_act_on(access, message.author)
+    """Delete it under a clause, or record a violation for it: a member's own words — an
+    apology stands for the members to weigh (§25), a reminder is the moderators' own."""
+    return not message.is_deleted and message.kind == "" and can_act_on(access, message.author)
 
 
 def can_remind(access: ChatAccess) -> bool:
@@ -322,6 +329,26 @@ def can_name_moderators(access: ChatAccess) -> bool:
     """Name co-moderators among the chat's staff, or withdraw them: its moderators and the
     administration."""
     return can_manage_chat(access) and not access.chat.is_archived
+
+
+def can_set_moderator(access: ChatAccess, target: User, value: bool) -> bool:
+    """Name a verified staff member of the chat its co-moderator; withdraw one — oneself, or
+    anyone for the chat's creator and the administration."""
+    if not can_name_moderators(access) or not is_staff(target):
+        return False
+    if value:
+        return is_verified(target)
+    return (
+        target.id == access.user.id
+        or is_admin(access.user)
+        or access.chat.created_by_id == access.user.id
+    )
+
+
+def can_resolve_report(access: ChatAccess, report: Report) -> bool:
+    """Deal with a report — not one about one's own message: that is for the other
+    moderators and the administration."""
+    return can_moderate(access) and report.message.author_id != access.user.id
 
 
 def can_remove_member(access: ChatAccess, target: User) -> bool:
@@ -568,13 +595,14 @@ def access_message(user, message_id: int) -> tuple[ChatAccess, Message]:
 
 
 def access_attachment(user, attachment_id: int) -> tuple[ChatAccess, Attachment]:
-    """A photo or file, for those who see its chat, while its message is not deleted; a
-    deleted message's files stay for the moderators, who read them in the moderation log."""
+    """A photo or file, for those who see its chat, while its message is not deleted; the
+    files of a message a moderator deleted stay for the moderators, who read them in the
+    moderation log (what an author deleted is gone for everyone)."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         _not_found()
     access, message = access_message(user, attachment.message_id)
-    if message.is_deleted and not can_see_chat_log(access):
+    if message.is_deleted and not (message.is_moderated and can_see_chat_log(access)):
         _not_found()
     return access, attachment
 

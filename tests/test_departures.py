@@ -439,6 +439,24 @@ def test_a_restored_child_opens_the_direct_chat_with_the_educator_again(
     assert reopened.chat_id == direct.id and "снова в группе" in reopened.ground
 
 
+def test_a_child_moved_away_and_back_lets_the_family_in_again(world, as_user, admin_client):
+    chat, _channel = group_chats(world.group, world.educator, [world.parent])
+    invite = make_invite(chat, world.educator)
+    parent = as_user(world.parent)
+    direct = open_direct(parent, world.educator)
+
+    move(admin_client, world.child, world.other_group)
+    assert world.parent.id not in member_ids(chat)
+    assert_read_only(direct, parent)
+
+    move(admin_client, world.child, world.group)  # back: the removal no longer stands
+    assert chat.id not in removals_of(world.parent)
+    open_link(parent, invite)
+    assert accept(parent, chat).status_code == 303
+    assert world.parent.id in member_ids(chat)
+    assert_open(direct, parent)
+
+
 # --- an educator who is also a parent -------------------------------------------------------------
 
 

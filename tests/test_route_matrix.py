@@ -195,7 +195,7 @@ EXPECTED = {
     ("moderation.member_violation", "POST"): in_chat(404, 422, 422),  # no clause
     ("moderation.block", "POST"): in_chat(404, 422, 422),
     ("moderation.remove_member", "POST"): in_chat(404, 409, 409),  # the child still attends
-    ("moderation.set_moderator", "POST"): in_chat(404, 403, 403),  # a parent moderates nothing
+    ("moderation.set_moderator", "POST"): in_chat(404, 400, 400),  # neither named nor withdrawn
     ("moderation.lift", "POST"): in_chat(403, 409, 409),  # the window is still open
     ("moderation.apology", "POST"): in_chat(409, 409, 409),  # not blocked; or apologised already
     # members object; not to one's own block; moderators decide instead of objecting

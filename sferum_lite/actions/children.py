@@ -77,6 +77,7 @@ def do_update_child(
         if child.left_at is None:
             db.session.flush()
             child_left_group(actor, child, old_group_id, moved=True)
+            child_returned(actor, child)  # into the new group: an old link there works again
     db.session.commit()
 
 

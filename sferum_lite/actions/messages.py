@@ -123,8 +123,7 @@ def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
         raise ActionError(_("Чат в архиве: писать в него нельзя."))
     if db.session.get(ChatMember, (chat.id, actor.id)) is None:
         raise ActionError(_("Вы больше не участник этого чата."))
-    if active_block(chat.id, actor.id) is not None:
-        raise ActionError(_("Вы заблокированы в этом чате: писать в него пока нельзя."))
+    _not_blocked(chat.id, actor)
     if reply_to is not None and reply_to.chat_id != chat.id:
         raise ActionError(_("Ответить можно только на сообщение этого чата."))
     message = Message(
@@ -193,6 +192,12 @@ def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
     return message
 
 
+def _not_blocked(chat_id: int, actor: User) -> None:
+    """A block placed a moment ago counts (reg 004 §24): checked again under the lock."""
+    if active_block(chat_id, actor.id) is not None:
+        raise ActionError(_("Вы заблокированы в этом чате: писать в него пока нельзя."))
+
+
 def _current(message: Message) -> Message:
     """The message as it is now, under the write lock."""
     db.session.refresh(message)
@@ -245,6 +250,7 @@ def do_toggle_reaction(actor: User, access: ChatAccess, message: Message, emoji:
     message = _current(message)
     if message.is_deleted:
         raise ActionError(_("Сообщение удалено."))
+    _not_blocked(message.chat_id, actor)
     key = (message.id, actor.id, emoji)
     existing = db.session.get(Reaction, key)
     if existing is None:
@@ -307,6 +313,7 @@ def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) 
         raise ActionError(_("Сообщение удалено."))
     if not poll.is_open():
         raise ActionError(_("Опрос закрыт: голосовать уже нельзя."))
+    _not_blocked(message.chat_id, actor)
     valid = set(db.session.scalars(select(PollOption.id).where(PollOption.poll_id == poll.id)))
     chosen = list(dict.fromkeys(option_ids))
     if not chosen:

@@ -37,7 +37,7 @@ from ..models import (
     Violation,
     utcnow,
 )
-from ..permissions import ChatAccess, active_block, is_staff
+from ..permissions import ChatAccess, active_block, is_staff, is_verified
 from ..regulation import BLOCK_DURATIONS, block_end, clause_ground, clauses, early_unblock_refusal
 from . import ActionError
 from .audit import record
@@ -89,7 +89,11 @@ def chat_clause(chat: Chat, number: int | None) -> tuple[Rules, str]:
     return rules, clause_ground(number, found[number])
 
 
-def _chat(access: ChatAccess) -> Chat:
+def _begin(access: ChatAccess) -> Chat:
+    """The action's transaction, holding the chat's moderation lock (PostgreSQL; SQLite's write
+    lock already serialises), and the chat as it is now: two moderators, or a double tap,
+    never both pass a check the other is about to make false."""
+    begin_write(f"chat-moderation-{access.chat.id}")
     chat = db.session.get(Chat, access.chat.id)
     db.session.refresh(chat)
     return chat
@@ -102,11 +106,30 @@ def _member_of(chat: Chat, user: User) -> ChatMember:
     return member
 
 
-def violation_count(chat_id: int, user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Violation.id)).where(
-            Violation.chat_id == chat_id, Violation.user_id == user_id
+def violation_count(chat_id: int, user_id: int, *, since_last_block: bool = False) -> int:
+    """A member's violations in a chat; with `since_last_block`, those a block may rest on —
+    recorded after the last block began: a block uses up the violations it was given for."""
+    query = select(func.count(Violation.id)).where(
+        Violation.chat_id == chat_id, Violation.user_id == user_id
+    )
+    if since_last_block:
+        last = (
+            select(func.max(Block.starts_at))
+            .where(Block.chat_id == chat_id, Block.user_id == user_id)
+            .scalar_subquery()
         )
+        query = query.where((last.is_(None)) | (Violation.created_at > last))
+    return db.session.scalar(query)
+
+
+def _already_recorded(message: Message | None, target: User) -> bool:
+    return message is not None and (
+        db.session.scalar(
+            select(Violation.id).where(
+                Violation.message_id == message.id, Violation.user_id == target.id
+            )
+        )
+        is not None
     )
 
 
@@ -146,6 +169,8 @@ def _violation(
     actor: User, chat: Chat, target: User, clause: int, message: Message | None, note: str
 ) -> Violation:
     rules, ground = chat_clause(chat, clause)
+    if _already_recorded(message, target):
+        raise ActionError(_("За это сообщение нарушение уже записано."))
     violation = Violation(
         chat_id=chat.id,
         user_id=target.id,
@@ -194,10 +219,13 @@ def do_delete_by_moderator(
     """Members see «Сообщение удалено модератором: п. N правил»; the author is told which
     clause; the content stays for the moderation log. With `record_violation`, the author gets
     a violation under the same clause in the same step."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     message = _current_message(message)
-    if record_violation and message.author is not None:
+    if (
+        record_violation
+        and message.author is not None
+        and not _already_recorded(message, message.author)
+    ):
         _member_of(chat, message.author)
         _violation(actor, chat, message.author, clause, message, note)
     _delete(actor, chat, message, clause, note)
@@ -214,8 +242,7 @@ def do_record_violation(
     note: str = "",
 ) -> int:
     """A violation of a clause by a member, usually in a message; returns their count now."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     _member_of(chat, target)
     if message is not None:
         db.session.refresh(message)
@@ -231,8 +258,7 @@ def do_record_violation(
 def do_remind_rules(actor: User, access: ChatAccess, *, to: User | None = None) -> Message:
     """«Напомнить правила» (§23): a notice with the rules in the chat, maybe addressed to a
     member. It is not a violation."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     if chat.is_archived:
         raise ActionError(_("Чат в архиве: писать в него нельзя."))
     if chat.rules_id is None:
@@ -278,21 +304,10 @@ def do_block(
     month (§24). They still read the chat."""
     if duration not in BLOCK_DURATIONS:
         raise ActionError(_("Выберите срок из списка: не больше одного месяца."), field="duration")
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     if chat.is_archived:
         raise ActionError(_("Чат в архиве: в нём никого не блокируют."))
     _member_of(chat, target)
-    count = violation_count(chat.id, target.id)
-    if count <= BLOCK_AFTER:
-        raise ActionError(
-            _(
-                "Заблокировать можно только участника, который нарушил правила чата более "
-                "трёх раз (п. 24 положения). У %(name)s нарушений: %(count)d.",
-                name=target.name,
-                count=count,
-            )
-        )
     current = active_block(chat.id, target.id)
     if current is not None:
         raise ActionError(
@@ -300,6 +315,17 @@ def do_block(
                 "%(name)s уже заблокирован(а) до %(until)s.",
                 name=target.name,
                 until=local_datetime(current.ends_at),
+            )
+        )
+    count = violation_count(chat.id, target.id, since_last_block=True)
+    if count <= BLOCK_AFTER:
+        raise ActionError(
+            _(
+                "Заблокировать можно только участника, который нарушил правила чата более "
+                "трёх раз (п. 24 положения); нарушения до прошлой блокировки не считаются. "
+                "У %(name)s таких нарушений: %(count)d.",
+                name=target.name,
+                count=count,
             )
         )
     rules, ground = chat_clause(chat, clause)
@@ -339,8 +365,7 @@ def do_block(
 def do_apologize(user: User, access: ChatAccess, text: str) -> Message:
     """The blocked member apologises to the chat, once per block; members then have the
     kindergarten's window (24 hours by default) to object to an early unblock (§25)."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     block = active_block(chat.id, user.id)
     if block is None:
         raise ActionError(_("Вы не заблокированы в этом чате: извиняться не за что."))
@@ -373,8 +398,7 @@ def objection_count(block_id: int) -> int:
 
 def do_object(user: User, access: ChatAccess, block: Block) -> None:
     """«Против досрочной разблокировки»: once per member, while the window is open."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     db.session.refresh(block)
     now = utcnow()
     if block.chat_id != chat.id or db.session.get(ChatMember, (chat.id, user.id)) is None:
@@ -383,6 +407,8 @@ def do_object(user: User, access: ChatAccess, block: Block) -> None:
         raise ActionError(_("Возражать против своей разблокировки нельзя."))
     if not block.is_active(now):
         raise ActionError(_("Блокировка уже закончилась."))
+    if block.apology_at is None:
+        raise ActionError(_("Возразить можно, когда участник принесёт извинения."))
     if not block.window_open(now):
         raise ActionError(_("Срок для возражений прошёл."))
     if db.session.get(Objection, (block.id, user.id)) is not None:
@@ -397,8 +423,7 @@ def do_object(user: User, access: ChatAccess, block: Block) -> None:
 def do_lift_block_early(actor: User, access: ChatAccess, block: Block) -> None:
     """Lift a block before its end: only after an apology nobody objected to within the
     window (§25)."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     db.session.refresh(block)
     refusal = early_unblock_refusal(block, objection_count(block.id))
     if refusal:
@@ -417,8 +442,7 @@ def do_lift_block_early(actor: User, access: ChatAccess, block: Block) -> None:
 
 def do_report(user: User, access: ChatAccess, message: Message, reason: str) -> Report:
     """A member draws the moderators' attention to someone else's message."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     message = _current_message(message)
     if message.chat_id != chat.id:
         raise ActionError(_("Это сообщение из другого чата."))
@@ -453,8 +477,7 @@ def do_resolve_report(
     reporter sees «Рассмотрено»."""
     if resolution not in REPORT_RESOLUTIONS:
         raise ActionError(_("Выберите, что сделать с жалобой."), field="resolution")
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     db.session.refresh(report)
     if report.resolved_at is not None:
         raise ActionError(_("Эту жалобу уже рассмотрели."))
@@ -465,7 +488,7 @@ def do_resolve_report(
         rules, ground = chat_clause(chat, clause)
         if message.author is None:
             raise ActionError(_("Автора сообщения больше нет."))
-    if resolution == "violation":
+    if resolution == "violation" and not _already_recorded(message, message.author):
         _member_of(chat, message.author)
         _violation(actor, chat, message.author, clause, message, note)
     report.resolved_at = utcnow()
@@ -495,11 +518,12 @@ def do_resolve_report(
 
 def do_set_moderator(actor: User, access: ChatAccess, target: User, value: bool) -> None:
     """Name a staff member of the chat its co-moderator, or withdraw them (never the last)."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     member = _member_of(chat, target)
-    if not is_staff(target):
-        raise ActionError(_("Модераторами бывают только сотрудники детского сада."))
+    if value and not is_verified(target):
+        raise ActionError(
+            _("Модератором может быть только сотрудник, подтверждённый администрацией.")
+        )
     if member.is_moderator == value:
         db.session.commit()
         return
@@ -569,8 +593,7 @@ def remove_from_chat(
 def do_remove_member(actor: User, access: ChatAccess, target: User) -> None:
     """Take a member out on a departure: only when they no longer belong to the chat — a
     parent whose children left its group, staff no longer working with it (§26, §27)."""
-    begin_write()
-    chat = _chat(access)
+    chat = _begin(access)
     _member_of(chat, target)
     if still_belongs(target, chat):
         raise ActionError(

@@ -88,7 +88,8 @@ def _composer(access, form=None, reply=None):
     }
 
 
-def _chat_page(access, *, form=None, reply=None, status=None):
+def chat_page(access, *, form=None, reply=None, status=None):
+    """The chat as this person sees it; other areas answer a refusal with it and a flash."""
     chat = access.chat
     rev = chat.rev  # read before the messages: whatever comes later arrives as an update
     messages, more = chat_view.latest_messages(chat.id)
@@ -119,7 +120,7 @@ def chat(chat_id):
     reply_id = request.args.get("reply", type=int)
     if reply_id and can_post(access):
         reply = _reply_in(access, reply_id)
-    return _chat_page(access, reply=reply)
+    return chat_page(access, reply=reply)
 
 
 def _reply_in(access, message_id):
@@ -206,7 +207,7 @@ def _composer_refused(access):
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     flash(message, "error")
-    return _chat_page(access, status=403)
+    return chat_page(access, status=403)
 
 
 def _composer_response(access, form, reply, status):
@@ -218,7 +219,7 @@ def _composer_response(access, form, reply, status):
         response.headers["HX-Retarget"] = "#composer"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    return _chat_page(access, form=form, reply=reply, status=status)
+    return chat_page(access, form=form, reply=reply, status=status)
 
 
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
@@ -286,7 +287,7 @@ def _refused(access, message, error: ActionError, status=409):
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     flash(error.message, "error")
-    return _chat_page(access_chat(current_user, access.chat.id), status=status)
+    return chat_page(access_chat(current_user, access.chat.id), status=status)
 
 
 def _checked(form):

@@ -57,17 +57,18 @@ from ..permissions import (
     can_block,
     can_moderate,
     can_moderate_message,
-    can_name_moderators,
     can_remind,
     can_remove_member,
     can_report,
+    can_resolve_report,
     can_see_chat_log,
-    is_staff,
+    can_set_moderator,
     sees_moderation_log,
 )
 from ..regulation import ACTION_LABELS
 from ..uploads import content_disposition
 from . import page, see_other
+from .messages import chat_page
 
 bp = Blueprint("moderation", __name__)
 
@@ -86,6 +87,12 @@ def refused(what: str, message: str):
     )
 
 
+def _chat_refusal(chat_id, status):
+    """The chat again, with the flash that says why, and the refusal's status — a browser
+    shows a 4xx page rather than follow its redirect."""
+    return chat_page(access_chat(current_user, chat_id), status=status)
+
+
 def _to_message(message):
     return see_other("messages.chat", chat_id=message.chat_id, _anchor=f"m-{message.id}")
 
@@ -96,6 +103,9 @@ def _to_message(message):
 def _message_action(message_id, form_class, kind):
     """The message, if this moderator may act on it, and the form with the chat's clauses."""
     access, message = access_message(current_user, message_id)
+    if not can_moderate(access):
+        refused(kind, "not a moderator of this chat")
+        abort(403)
     if message.is_deleted:
         refused(kind, "message already deleted")
         flash(_("Сообщение уже удалено."), "error")
@@ -228,7 +238,7 @@ def remind(chat_id):
     except ActionError as error:
         refused("reminder", error.message)
         flash(error.message, "error")
-        return see_other("messages.chat", chat_id=chat_id), 409
+        return _chat_refusal(chat_id, 409)
     flash(_("Напоминание о правилах отправлено в чат."), "success")
     return _to_message(message)
 
@@ -251,7 +261,7 @@ def _card_page(access, member, user, *, status=None, violation_form=None, block_
         objections=len(card.objectors.get(active.id, [])) if active else 0,
         violation_form=violation_form or ViolationForm(formdata=None).with_clauses(choices),
         block_form=block_form or BlockForm(formdata=None, duration="1w").with_clauses(choices),
-        may_block=can_block(access, user, card.count, active is not None),
+        may_block=can_block(access, user, card.toward_block, active is not None),
         may_remove=can_remove_member(access, user) and not still_belongs(user, access.chat),
         status=status,
     )
@@ -371,12 +381,12 @@ def remove_member(chat_id, member_id):
 @bp.route("/chats/<int:chat_id>/people/<int:member_id>/moderator", methods=["POST"])
 def set_moderator(chat_id, member_id):
     access, member, user = access_member(current_user, chat_id, member_id)
-    if not can_name_moderators(access) or not is_staff(user):
-        refused("moderator", "may not name moderators")
-        abort(403)
     form = ModeratorForm()
     if not form.validate_on_submit() or form.value.data not in ("0", "1"):
         abort(400)
+    if not can_set_moderator(access, user, form.value.data == "1"):
+        refused("moderator", "may not name or withdraw this moderator")
+        abort(403)
     try:
         do_set_moderator(current_user, access, user, form.value.data == "1")
     except ActionError as error:
@@ -404,17 +414,17 @@ def apology(chat_id):
         )
         refused("apology", reason)
         flash(reason, "error")
-        return see_other("messages.chat", chat_id=chat_id), 409
+        return _chat_refusal(chat_id, 409)
     form = ApologyForm()
     if not form.validate_on_submit():
         flash(_("Напишите извинение участникам чата."), "error")
-        return see_other("messages.chat", chat_id=chat_id, _anchor="composer"), 422
+        return _chat_refusal(chat_id, 422)
     try:
         message = do_apologize(current_user, access, form.text.data)
     except ActionError as error:
         refused("apology", error.message)
         flash(error.message, "error")
-        return see_other("messages.chat", chat_id=chat_id), 409
+        return _chat_refusal(chat_id, 409)
     flash(
         _(
             "Извинение опубликовано. Если за сутки никто из участников не возразит, модератор "
@@ -439,7 +449,7 @@ def object_(block_id):
     except ActionError as error:
         refused("objection", error.message)
         flash(error.message, "error")
-        return _back_to_apology(block), 409
+        return _chat_refusal(block.chat_id, 409)
     flash(_("Ваше возражение учтено. Кто возразил, видят только модераторы."), "success")
     return _back_to_apology(block)
 
@@ -478,6 +488,12 @@ def _reports_page(access, form=None, report_id=None, status=None):
     forms = {r.id: ResolveReportForm(formdata=None).with_clauses(choices) for r in waiting}
     if form is not None and report_id in forms:
         forms[report_id] = form
+    for found in waiting:  # on a colleague's message a moderator can only close the report
+        if not can_act_on(access, found.message.author):
+            forms[found.id].resolution.choices = [
+                c for c in forms[found.id].resolution.choices if c.value == "no_action"
+            ]
+            forms[found.id].clause.choices = []
     return page(
         "moderation/reports.html",
         access=access,
@@ -492,6 +508,9 @@ def _reports_page(access, form=None, report_id=None, status=None):
 @bp.route("/reports/<int:report_id>/resolve", methods=["POST"])
 def resolve(report_id):
     access, found = access_report(current_user, report_id)
+    if not can_resolve_report(access, found):
+        refused("report_resolved", "a report about one's own message")
+        abort(403)
     form = ResolveReportForm().with_clauses(moderation_view.clause_choices(access.chat))
     if not form.validate_on_submit():
         refused("report_resolved", "invalid form")

@@ -16,7 +16,7 @@ from sferum_lite.extensions import db
 from sferum_lite.models import Block, Message, utcnow
 
 from .. import factories as f
-from .conftest import new_phone, sign_in
+from .conftest import new_phone
 from .test_chat_live import open_chat
 
 pytestmark = pytest.mark.browser
@@ -69,7 +69,9 @@ def test_violations_block_apology_and_early_unblock(
             expect(educator.locator("h1")).to_have_text("Записать нарушение")
             choose_clause(educator, 3)
             educator.get_by_role("button", name="Записать нарушение").click()
-            expect(educator.locator(".flash").first).to_contain_text(f"нарушений в этом чате: {number}")
+            expect(educator.locator(".flash").first).to_contain_text(
+                f"нарушений в этом чате: {number}"
+            )
 
         menu_action(educator, spam[-1], "Нарушения и блокировка автора")
         expect(educator.locator("h1")).to_contain_text(world.parent.name)

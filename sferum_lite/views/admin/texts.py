@@ -131,7 +131,8 @@ def apology_window():
     form = ApologyWindowForm()
     if not form.validate_on_submit():
         current = default_rules(current_user.kindergarten_id)
-        return _rules_page(current, DefaultRulesForm(formdata=None), window_form=form, status=422)
+        rules_form = DefaultRulesForm(formdata=None, text=current.text if current else "")
+        return _rules_page(current, rules_form, window_form=form, status=422)
     do_set_apology_hours(current_user, form.hours.data)
     flash(_("Срок для возражений сохранён: %(hours)d ч.", hours=form.hours.data), "success")
     return see_other("admin.rules")
