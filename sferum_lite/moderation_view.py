@@ -252,22 +252,18 @@ def log_people(kindergarten_id: int, chat_id: int | None = None):
     where = [ModerationEntry.kindergarten_id == kindergarten_id]
     if chat_id:
         where.append(ModerationEntry.chat_id == chat_id)
-    actor, member = aliased(User), aliased(User)
-    actors = db.session.execute(
-        select(actor.id, actor.name)
-        .join(ModerationEntry, ModerationEntry.actor_id == actor.id)
-        .where(*where)
-        .distinct()
-        .order_by(actor.name)
-    ).all()
-    members = db.session.execute(
-        select(member.id, member.name)
-        .join(ModerationEntry, ModerationEntry.member_id == member.id)
-        .where(*where)
-        .distinct()
-        .order_by(member.name)
-    ).all()
-    return actors, members
+
+    def named(column):
+        person = aliased(User)
+        return db.session.execute(
+            select(person.id, person.name)
+            .join(ModerationEntry, column == person.id)
+            .where(*where)
+            .distinct()
+            .order_by(person.name)
+        ).all()
+
+    return named(ModerationEntry.actor_id), named(ModerationEntry.member_id)
 
 
 def kindergarten_chats(kindergarten_id: int) -> list[tuple[int, str]]:

@@ -1605,3 +1605,19 @@ def test_objecting_before_any_apology_says_so(world, as_user, room):
     answer = as_user(room.second).post(f"/blocks/{block.id}/object")
     assert answer.status_code == 409
     assert "когда участник принесёт извинения" in page_text(answer)  # the chat, and why
+
+
+def test_the_administration_sets_the_window_for_objections(world, as_user, room, admin_client):
+    for bad in ("0", "169", "сутки", ""):
+        refused = admin_client.post("/admin/moderation", data={"hours": bad})
+        assert refused.status_code == 422
+        assert field_errors(refused)
+        assert "Общаемся вежливо" in page_text(refused)  # the rules' text is still on the page
+    assert reload(world.kindergarten).apology_hours == 24
+    assert admin_client.post("/admin/moderation", data={"hours": "48"}).status_code == 303
+    assert reload(world.kindergarten).apology_hours == 48
+    block = block_parent(world, room, as_user(world.educator))
+    with time_machine.travel(utcnow(), tick=False):
+        assert apologise(as_user(world.parent), room.chat).status_code in (302, 303)
+        block = reload(block)
+        assert block.objections_until - block.apology_at == timedelta(hours=48)
