@@ -37,7 +37,11 @@ PAGES = [
     "/profile",
     "/chats",
     "/chats/new",
+    "/moderation/log",
+    "/admin/rules",
 ]
+# pages of a chat, when the chat page links to them (as its moderators and members see it)
+CHAT_PAGES = ("settings", "log", "reports", "my-violations", "rules")
 
 
 def main() -> None:
@@ -79,6 +83,18 @@ def main() -> None:
                 name = first.strip("/").replace("/", "-")
                 page.screenshot(path=out / f"{name}.png", full_page=True)
                 print(out / f"{name}.png")
+                if re.fullmatch(r"/chats/\d+", first):
+                    linked = set(
+                        page.eval_on_selector_all(
+                            "a[href]", "els => els.map(e => e.getAttribute('href'))"
+                        )
+                    )
+                    for part in CHAT_PAGES:
+                        if f"{first}/{part}" in linked:
+                            page.goto(base + f"{first}/{part}")
+                            name = f"{first}/{part}".strip("/").replace("/", "-")
+                            page.screenshot(path=out / f"{name}.png", full_page=True)
+                            print(out / f"{name}.png")
         browser.close()
 
 
