@@ -21,15 +21,19 @@ from .models import (
     Chat,
     ChatMember,
     ChatRemoval,
+    Child,
+    GroupEducator,
     Message,
     ModerationEntry,
     Objection,
+    ParentChild,
     Report,
     Rules,
     User,
     Violation,
     utcnow,
 )
+from .permissions import is_staff
 from .regulation import ACTION_LABELS, clause_ground, clauses
 
 # --- clauses -------------------------------------------------------------------------------------
@@ -112,6 +116,56 @@ def member_card(chat_id: int, user_id: int) -> MemberCard:
         ):
             card.objectors.setdefault(objection.block_id, []).append(objection.user)
     return card
+
+
+# --- counts and ties the regulation asks about
+
+
+def violation_count(chat_id: int, user_id: int, *, since_last_block: bool = False) -> int:
+    """A member's violations in a chat; with `since_last_block`, those a block may rest on —
+    recorded after the last block began: a block uses up the violations it was given for."""
+    query = select(func.count(Violation.id)).where(
+        Violation.chat_id == chat_id, Violation.user_id == user_id
+    )
+    if since_last_block:
+        last = (
+            select(func.max(Block.starts_at))
+            .where(Block.chat_id == chat_id, Block.user_id == user_id)
+            .scalar_subquery()
+        )
+        query = query.where((last.is_(None)) | (Violation.created_at > last))
+    return db.session.scalar(query)
+
+
+def objection_count(block_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Objection).where(Objection.block_id == block_id)
+    )
+
+
+def still_belongs(user: User, chat: Chat) -> bool:
+    """Whether the person still has their reason to be in the chat: a parent a child attending
+    its group (any group, for a chat of the whole kindergarten), staff their work."""
+    if is_staff(user):
+        if chat.group_id is None:
+            return True
+        return db.session.get(GroupEducator, (chat.group_id, user.id)) is not None or has_child_in(
+            user, chat.group_id
+        )
+    return has_child_in(user, chat.group_id)
+
+
+def has_child_in(user: User, group_id: int | None, *, besides: int | None = None) -> bool:
+    query = (
+        select(Child.id)
+        .join(ParentChild, ParentChild.child_id == Child.id)
+        .where(ParentChild.user_id == user.id, Child.left_at.is_(None))
+    )
+    if group_id is not None:
+        query = query.where(Child.group_id == group_id)
+    if besides is not None:
+        query = query.where(Child.id != besides)
+    return db.session.scalar(query.limit(1)) is not None
 
 
 # --- apologies and reports, for a page of messages -----------------------------------------------

@@ -283,26 +283,6 @@ def can_object(
     )
 
 
-def can_lift_early(
-    access: ChatAccess, block: Block, objections: int, now: datetime | None = None
-) -> bool:
-    """Lift a block before its end: after an apology, once the window for objections has
-    passed with nobody objecting (§25)."""
-    now = now or utcnow()
-    return (
-        can_act_on(access, block.user)
-        and block.is_active(now)
-        and block.apology_at is not None
-        and not block.window_open(now)
-        and objections == 0
-    )
-
-
-def sees_objectors(access: ChatAccess) -> bool:
-    """Who objected: the moderators; everyone else sees the count."""
-    return can_moderate(access)
-
-
 def can_report(access: ChatAccess, message: Message) -> bool:
     """Any member reports someone else's message to the moderators (who act on it instead)."""
     return (
@@ -325,16 +305,10 @@ def sees_moderation_log(user) -> bool:
     return is_admin(user)
 
 
-def can_name_moderators(access: ChatAccess) -> bool:
-    """Name co-moderators among the chat's staff, or withdraw them: its moderators and the
-    administration."""
-    return can_manage_chat(access) and not access.chat.is_archived
-
-
 def can_set_moderator(access: ChatAccess, target: User, value: bool) -> bool:
     """Name a verified staff member of the chat its co-moderator; withdraw one — oneself, or
     anyone for the chat's creator and the administration."""
-    if not can_name_moderators(access) or not is_staff(target):
+    if not can_manage_chat(access) or access.chat.is_archived or not is_staff(target):
         return False
     if value:
         return is_verified(target)

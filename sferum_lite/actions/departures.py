@@ -20,9 +20,10 @@ from ..models import (
     User,
     utcnow,
 )
+from ..moderation_view import has_child_in
 from ..permissions import is_staff
 from .memberships import join_system_chats
-from .moderation import has_child_in, log, remove_from_chat
+from .moderation import log, remove_from_chat
 
 
 def _close_direct(actor: User | None, chat: Chat, reason: str, member: User) -> None:

@@ -24,20 +24,18 @@ from ..models import (
     Chat,
     ChatMember,
     ChatRemoval,
-    Child,
-    GroupEducator,
     Kindergarten,
     Message,
     ModerationEntry,
     Objection,
-    ParentChild,
     Report,
     Rules,
     User,
     Violation,
     utcnow,
 )
-from ..permissions import ChatAccess, active_block, is_staff, is_verified
+from ..moderation_view import objection_count, still_belongs, violation_count
+from ..permissions import ChatAccess, active_block, is_verified
 from ..regulation import BLOCK_DURATIONS, block_end, clause_ground, clauses, early_unblock_refusal
 from . import ActionError
 from .audit import record
@@ -104,22 +102,6 @@ def _member_of(chat: Chat, user: User) -> ChatMember:
     if member is None:
         raise ActionError(_("%(name)s больше не участник этого чата.", name=user.name))
     return member
-
-
-def violation_count(chat_id: int, user_id: int, *, since_last_block: bool = False) -> int:
-    """A member's violations in a chat; with `since_last_block`, those a block may rest on —
-    recorded after the last block began: a block uses up the violations it was given for."""
-    query = select(func.count(Violation.id)).where(
-        Violation.chat_id == chat_id, Violation.user_id == user_id
-    )
-    if since_last_block:
-        last = (
-            select(func.max(Block.starts_at))
-            .where(Block.chat_id == chat_id, Block.user_id == user_id)
-            .scalar_subquery()
-        )
-        query = query.where((last.is_(None)) | (Violation.created_at > last))
-    return db.session.scalar(query)
 
 
 def _already_recorded(message: Message | None, target: User) -> bool:
@@ -390,12 +372,6 @@ def do_apologize(user: User, access: ChatAccess, text: str) -> Message:
     return message
 
 
-def objection_count(block_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Objection).where(Objection.block_id == block_id)
-    )
-
-
 def do_object(user: User, access: ChatAccess, block: Block) -> None:
     """«Против досрочной разблокировки»: once per member, while the window is open."""
     chat = _begin(access)
@@ -540,31 +516,6 @@ def do_set_moderator(actor: User, access: ChatAccess, target: User, value: bool)
     member.is_moderator = value
     log(actor, chat, "moderator", member=target, named=value)
     db.session.commit()
-
-
-def still_belongs(user: User, chat: Chat) -> bool:
-    """Whether the person still has their reason to be in the chat: a parent a child attending
-    its group (any group, for a chat of the whole kindergarten), staff their work."""
-    if is_staff(user):
-        if chat.group_id is None:
-            return True
-        return db.session.get(GroupEducator, (chat.group_id, user.id)) is not None or has_child_in(
-            user, chat.group_id
-        )
-    return has_child_in(user, chat.group_id)
-
-
-def has_child_in(user: User, group_id: int | None, *, besides: int | None = None) -> bool:
-    query = (
-        select(Child.id)
-        .join(ParentChild, ParentChild.child_id == Child.id)
-        .where(ParentChild.user_id == user.id, Child.left_at.is_(None))
-    )
-    if group_id is not None:
-        query = query.where(Child.group_id == group_id)
-    if besides is not None:
-        query = query.where(Child.id != besides)
-    return db.session.scalar(query.limit(1)) is not None
 
 
 def remove_from_chat(

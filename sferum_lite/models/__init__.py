@@ -375,9 +375,6 @@ class JoinRequest(db.Model):
         return f"{self.child_last_name} {self.child_first_name}".strip()
 
 
-REMOVAL_GROUNDS = ("departure", "dismissal")
-
-
 class ChatRemoval(db.Model):
     """A person removed from a chat: an old invite link does not bring them back. The ground is
     never personal (reg 004 §26): a child's departure or a staff member's dismissal. The person
@@ -400,9 +397,6 @@ class ChatRemoval(db.Model):
 
 
 REACTIONS = ("👍", "❤️", "😂", "😮", "🙏")
-# What a message is: a member's own words (""), an apology of a blocked member (reg 004 §25), or a
-# moderator's reminder of the rules (§23).
-MESSAGE_KINDS = ("", "apology", "reminder")
 
 
 class Message(db.Model):
@@ -425,6 +419,8 @@ class Message(db.Model):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # deleted by a moderator under this clause of the chat's rules (reg 004 §21, §26)
     deleted_clause: Mapped[int | None] = mapped_column(Integer)
+    # a member's own words (""), a blocked member's apology (reg 004 §25), or a moderator's
+    # reminder of the rules (§23)
     kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # the member a reminder of the rules is addressed to
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -600,9 +596,7 @@ from .moderation import (  # noqa: E402  (they use the names above)
 
 __all__ = [
     "BLOCK_AFTER",
-    "MESSAGE_KINDS",
     "MODERATION_ACTIONS",
-    "REMOVAL_GROUNDS",
     "REPORT_RESOLUTIONS",
     "Attachment",
     "AuditLog",

@@ -3,7 +3,7 @@ and objections, reports, and the append-only moderation log."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -82,10 +82,6 @@ class Block(db.Model):
     def window_open(self, now: datetime | None = None) -> bool:
         """Members may still object to an early unblock."""
         return self.objections_until is not None and (now or utcnow()) < self.objections_until
-
-    @property
-    def days(self) -> float:
-        return (self.ends_at - self.starts_at) / timedelta(days=1)
 
 
 class Objection(db.Model):

@@ -38,7 +38,6 @@ from ..actions.messages import (
     do_vote,
     upload_dir,
 )
-from ..actions.moderation import violation_count
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
@@ -107,7 +106,9 @@ def chat_page(access, *, form=None, reply=None, status=None):
         newest=messages[-1].id if messages else 0,
         waiting=queries.waiting_count(chat.id) if can_admit(access) else 0,
         open_reports=moderation_view.open_report_count(chat.id) if can_see_chat_log(access) else 0,
-        my_violations=violation_count(chat.id, access.user.id) if access.is_member else 0,
+        my_violations=moderation_view.violation_count(chat.id, access.user.id)
+        if access.is_member
+        else 0,
         status=status,
         **_composer(access, form, reply),
     )

@@ -28,7 +28,6 @@ from ..actions.moderation import (
     do_report,
     do_resolve_report,
     do_set_moderator,
-    still_belongs,
 )
 from ..extensions import db
 from ..forms import (
@@ -262,7 +261,8 @@ def _card_page(access, member, user, *, status=None, violation_form=None, block_
         violation_form=violation_form or ViolationForm(formdata=None).with_clauses(choices),
         block_form=block_form or BlockForm(formdata=None, duration="1w").with_clauses(choices),
         may_block=can_block(access, user, card.toward_block, active is not None),
-        may_remove=can_remove_member(access, user) and not still_belongs(user, access.chat),
+        may_remove=can_remove_member(access, user)
+        and not moderation_view.still_belongs(user, access.chat),
         status=status,
     )
 
