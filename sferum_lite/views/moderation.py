@@ -116,54 +116,58 @@ def _message_action(message_id, form_class, kind):
     return access, message, form
 
 
+def _on_message(message_id, form_class, kind, act):
+    """The form for one action on a message, and the action: `act(access, message, form)`
+    does it and returns what to tell the moderator."""
+    access, message, form = _message_action(message_id, form_class, kind)
+    if form.validate_on_submit():
+        try:
+            done = act(access, message, form)
+        except ActionError as error:
+            refused(kind, error.message)
+            form.form_errors.append(error.message)
+            return _action_page(access, message, form, kind, 409)
+        flash(done, "success")
+        return _to_message(message)
+    if form.is_submitted():
+        refused(kind, "invalid form")
+    return _action_page(access, message, form, kind)
+
+
 @bp.route("/messages/<int:message_id>/remove", methods=["GET", "POST"])
 def remove_message(message_id):
     """Delete a message under a clause of the rules (§21), usually recording a violation."""
-    access, message, form = _message_action(message_id, DeleteMessageForm, "delete")
-    if form.validate_on_submit():
-        try:
-            do_delete_by_moderator(
-                current_user,
-                access,
-                message,
-                clause=form.clause.data,
-                note=form.note.data,
-                record_violation=form.violation.data,
-            )
-        except ActionError as error:
-            refused("delete", error.message)
-            form.form_errors.append(error.message)
-            return _action_page(access, message, form, "delete", 409)
-        flash(_("Сообщение удалено по п. %(num)d правил.", num=form.clause.data), "success")
-        return _to_message(message)
-    if form.is_submitted():
-        refused("delete", "invalid form")
-    return _action_page(access, message, form, "delete")
+
+    def act(access, message, form):
+        do_delete_by_moderator(
+            current_user,
+            access,
+            message,
+            clause=form.clause.data,
+            note=form.note.data,
+            record_violation=form.violation.data,
+        )
+        return _("Сообщение удалено по п. %(num)d правил.", num=form.clause.data)
+
+    return _on_message(message_id, DeleteMessageForm, "delete", act)
 
 
 @bp.route("/messages/<int:message_id>/violation", methods=["GET", "POST"])
 def message_violation(message_id):
     """Record a violation of a clause by the message's author."""
-    access, message, form = _message_action(message_id, ViolationForm, "violation")
-    if form.validate_on_submit():
-        try:
-            count = do_record_violation(
-                current_user,
-                access,
-                message.author,
-                clause=form.clause.data,
-                message=message,
-                note=form.note.data,
-            )
-        except ActionError as error:
-            refused("violation", error.message)
-            form.form_errors.append(error.message)
-            return _action_page(access, message, form, "violation", 409)
-        flash(_violation_done(message.author, count), "success")
-        return _to_message(message)
-    if form.is_submitted():
-        refused("violation", "invalid form")
-    return _action_page(access, message, form, "violation")
+
+    def act(access, message, form):
+        count = do_record_violation(
+            current_user,
+            access,
+            message.author,
+            clause=form.clause.data,
+            message=message,
+            note=form.note.data,
+        )
+        return _violation_done(message.author, count)
+
+    return _on_message(message_id, ViolationForm, "violation", act)
 
 
 def _violation_done(user, count) -> str:
@@ -406,21 +410,14 @@ def set_moderator(chat_id, member_id):
 @bp.route("/chats/<int:chat_id>/apology", methods=["POST"])
 def apology(chat_id):
     access = access_chat(current_user, chat_id)
-    if not can_apologize(access):
-        reason = (
-            _("Вы уже принесли извинения. Дождитесь решения модератора.")
-            if access.block is not None
-            else _("Вы не заблокированы в этом чате: извиняться не за что.")
-        )
-        refused("apology", reason)
-        flash(reason, "error")
-        return _chat_refusal(chat_id, 409)
     form = ApologyForm()
-    if not form.validate_on_submit():
+    # an empty apology is a 422 for the one who may apologise; for anyone else the action
+    # says why not
+    if not form.validate_on_submit() and can_apologize(access):
         flash(_("Напишите извинение участникам чата."), "error")
         return _chat_refusal(chat_id, 422)
     try:
-        message = do_apologize(current_user, access, form.text.data)
+        message = do_apologize(current_user, access, form.text.data or "")
     except ActionError as error:
         refused("apology", error.message)
         flash(error.message, "error")
