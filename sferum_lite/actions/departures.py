@@ -67,14 +67,13 @@ def child_left_group(actor: User, child: Child, group_id: int, *, moved: bool = 
         # no child attends at all now: the kindergarten-wide chats (the news, the committee) go
         # too — unless the person works here
         anywhere = not is_staff(parent) and not has_child_in(parent, None, besides=child.id)
+        of_chat = Chat.group_id == group_id
+        if anywhere:
+            of_chat = of_chat | Chat.group_id.is_(None)
         chats = db.session.scalars(
             select(Chat)
             .join(ChatMember, ChatMember.chat_id == Chat.id)
-            .where(
-                ChatMember.user_id == parent.id,
-                Chat.kind != "direct",
-                (Chat.group_id == group_id) | (Chat.group_id.is_(None) if anywhere else False),
-            )
+            .where(ChatMember.user_id == parent.id, Chat.kind != "direct", of_chat)
         ).all()
         own_group = is_staff(parent) and parent.id in educators
         for chat in chats:
