@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         chat_invites,
         chats,
+        director,
         invites,
         joins,
         main,
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         rules,
         joins,
         moderation,
+        director,
     ):
         app.register_blueprint(module.bp)
 

@@ -614,6 +614,7 @@ class RemindForm(FlaskForm):
     """«Напомнить правила»: to the whole chat, or addressed to a member."""
 
     member = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    next = HiddenField(validators=[Optional(), Length(max=500)])  # where to come back to
 
 
 class ReportForm(FlaskForm):
@@ -690,3 +691,50 @@ class ApologyWindowForm(FlaskForm):
             NumberRange(min=1, max=168, message=_l("От 1 до 168 часов (неделя).")),
         ],
     )
+
+
+MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+
+
+class ReportMonthForm(FlaskForm):
+    """The month of the usage report (a GET form: no CSRF token). `latest` is the current
+    month in the kindergarten's zone; a later month has no figures yet."""
+
+    class Meta:
+        csrf = False
+
+    month = StringField(_l("Месяц"), validators=[Optional(), Length(max=7)])
+
+    def __init__(self, *args, latest: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latest = latest
+        self.first: date = latest
+
+    def validate_month(self, field):
+        if not field.data:
+            return
+        found = MONTH_PATTERN.fullmatch(field.data.strip())
+        if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 2000:
+            raise ValidationError(_l("Укажите месяц в виде ГГГГ-ММ, например 2026-11."))
+        first = date(int(found[1]), int(found[2]), 1)
+        if first > self.latest:
+            raise ValidationError(
+                _l(
+                    "Этот месяц ещё не наступил: отчёт составляется за текущий или прошедший "
+                    "месяц."
+                )
+            )
+        self.first = first
+
+
+class DeleteAccountForm(FlaskForm):
+    """Deleting one's own account: the password again, and the word typed out."""
+
+    password = PasswordField(_l("Пароль"), validators=[required(), Length(max=200)])
+    confirm = StringField(
+        _l("Напишите слово УДАЛИТЬ"), validators=[required(), Length(max=20)]
+    )
+
+    def validate_confirm(self, field):
+        if field.data.strip().casefold() not in ("удалить", "delete"):
+            raise ValidationError(_l("Напишите слово УДАЛИТЬ, чтобы подтвердить удаление."))

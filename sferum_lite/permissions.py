@@ -300,6 +300,19 @@ def can_see_chat_log(access: ChatAccess) -> bool:
     return can_moderate(access) and access.chat.kind != "direct"
 
 
+def sees_dashboard(user) -> bool:
+    """The director's view — figures, all chats, exports, the monthly report: the director,
+    and the administrators who help run the kindergarten."""
+    return is_admin(user)
+
+
+def can_delete_account(user) -> bool:
+    """A person deletes their own account (152-FZ) — but not while they are the head or staff
+    of the kindergarten: the director hands over first, staff are dismissed first (their
+    chats pass to a colleague)."""
+    return is_signed_in(user) and not user.is_director and not is_staff(user)
+
+
 def sees_moderation_log(user) -> bool:
     """The whole kindergarten's moderation log: the director and the administrators."""
     return is_admin(user)
@@ -516,6 +529,36 @@ def access_chat(user, chat_id: int) -> ChatAccess:
     if member is None and not sees_every_chat(user):
         _not_found()
     return ChatAccess(user, chat, member, active_block(chat.id, user.id) if member else None)
+
+
+def chat_accesses(user, chats: list[Chat]) -> dict[int, ChatAccess]:
+    """`access_chat` for several chats the caller already may see (a group's chats on its
+    page): the person's memberships and blocks in two queries, for the predicates."""
+    ids = [chat.id for chat in chats]
+    members = {
+        m.chat_id: m
+        for m in db.session.scalars(
+            select(ChatMember).where(ChatMember.user_id == user.id, ChatMember.chat_id.in_(ids))
+        )
+    }
+    now = utcnow()
+    blocks = {
+        b.chat_id: b
+        for b in db.session.scalars(
+            select(Block).where(
+                Block.user_id == user.id,
+                Block.chat_id.in_(ids),
+                Block.lifted_at.is_(None),
+                Block.ends_at > now,
+            )
+        )
+    }
+    return {
+        chat.id: ChatAccess(
+            user, chat, members.get(chat.id), blocks.get(chat.id) if chat.id in members else None
+        )
+        for chat in chats
+    }
 
 
 def active_block(chat_id: int, user_id: int) -> Block | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from .extensions import db
 from .models import (
     EDUCATOR_POSITIONS,
+    AuditLog,
     Chat,
     ChatInvite,
     ChatMember,
@@ -587,4 +588,14 @@ def own_requests(user: User) -> list[JoinRequest]:
         )
         .options(selectinload(JoinRequest.chat))
         .order_by(JoinRequest.created_at.desc())
+    ).all()
+
+
+def account_deletions(kindergarten_id: int, limit: int = 20) -> list[AuditLog]:
+    """Accounts their owners deleted (152-FZ), newest first, for the director."""
+    return db.session.scalars(
+        select(AuditLog)
+        .where(AuditLog.kindergarten_id == kindergarten_id, AuditLog.action == "account.deleted")
+        .order_by(AuditLog.id.desc())
+        .limit(limit)
     ).all()

@@ -106,6 +106,8 @@ def register_template_helpers(app: Flask) -> None:
         linkify=linkify,
         short_time=short_time,
         from_iso=datetime.fromisoformat,
+        format_date=lambda value, fmt="d MMMM y": format_date(value, fmt),
+        percent=lambda share: "—" if share is None else f"{round(share * 100)}%",
     )
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     exists,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..extensions import db
@@ -66,6 +67,8 @@ EDUCATOR_POSITIONS = frozenset(
 DIRECTOR_POSITION = "zaveduyushchiy"
 POSITION_LABELS = {**POSITIONS, DIRECTOR_POSITION: _l("Заведующий")}
 
+DELETED_NAME = _l("Удалённый пользователь")
+
 STAFF_INVITE_ROLES = {"educator": _l("Сотрудник"), "admin": _l("Сотрудник и администратор")}
 
 
@@ -87,7 +90,8 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kindergarten_id: Mapped[int] = mapped_column(ForeignKey("kindergarten.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
+    # the name as typed; read `name`, which is «Удалённый пользователь» for a deleted account
+    stored_name: Mapped[str] = mapped_column("name", String(100))
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  # lower case
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -98,12 +102,34 @@ class User(UserMixin, db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the person deleted their account (152-FZ): name, phone and children erased, messages kept
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     kindergarten: Mapped[Kindergarten] = relationship(lazy="joined", innerjoin=True)
 
     @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @hybrid_property
+    def name(self) -> str:
+        """The name shown everywhere: «Удалённый пользователь» once the account is deleted."""
+        return str(DELETED_NAME) if self.deleted_at is not None else self.stored_name
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.stored_name = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.stored_name
+
+    @property
     def login(self) -> str:
+        if self.deleted_at is not None:
+            return ""
         return self.phone or self.email or ""
 
     @property
@@ -404,6 +430,8 @@ class Message(db.Model):
         Index("ix_message_chat_id", "chat_id", "id"),
         Index("ix_message_chat_rev", "chat_id", "rev"),
         Index("ix_message_chat_pinned", "chat_id", "pinned_at"),
+        # the figures and charts count messages by time across the kindergarten's chats
+        Index("ix_message_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 
+from .. import personal_data
+from ..actions import ActionError
 from ..actions.accounts import (
     do_change_password,
     do_end_other_sessions,
@@ -18,8 +20,16 @@ from ..actions.accounts import (
     do_sign_out,
     do_update_profile,
 )
-from ..extensions import limiter, login_manager
-from ..forms import LanguageForm, LoginForm, PasswordChangeForm, ProfileForm
+from ..actions.privacy import deletion_refusal, do_delete_account
+from ..extensions import db, limiter, login_manager
+from ..forms import (
+    DeleteAccountForm,
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    local_today,
+)
 from ..security import (
     find_user_by_login,
     lockout_minutes,
@@ -28,6 +38,7 @@ from ..security import (
     safe_next,
     verify_password,
 )
+from ..uploads import content_disposition
 from . import page, see_other
 
 bp = Blueprint("auth", __name__)
@@ -159,6 +170,64 @@ def end_other_sessions():
     do_end_other_sessions(current_user)
     flash(_("Вы вышли на всех других устройствах."), "success")
     return see_other("auth.profile")
+
+
+@bp.route("/profile/data")
+@login_required
+def my_data():
+    """The person's own data as a file (152-FZ, art. 14). Only the signed-in person's: there
+    is no id to change."""
+    response = Response(
+        personal_data.as_json(current_user),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": content_disposition(
+                f"sferum-data-{local_today():%Y-%m-%d}.json", inline=False
+            )
+        },
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/profile/delete", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@login_required
+def delete_account():
+    """Delete one's own account: personal data erased, messages kept and signed «Удалённый
+    пользователь»."""
+    form = DeleteAccountForm()
+    refusal = deletion_refusal(current_user)
+    if request.method == "GET" or refusal:
+        status = 409 if refusal and request.method == "POST" else None
+        return page("auth/delete.html", form=form, refusal=refusal, status=status)
+    if not form.validate_on_submit():
+        return page("auth/delete.html", form=form, refusal=None)
+    # wrong passwords count like failed sign-ins: a stolen session can't guess on
+    key = login_key(current_user.login)
+    minutes = lockout_minutes(key)
+    if minutes:
+        form.form_errors.append(locked_out_message(minutes))
+        return page("auth/delete.html", form=form, refusal=None, status=429)
+    if not verify_password(current_user.password_hash, form.password.data):
+        do_record_failed_login(key)
+        form.password.errors = [_("Пароль введён неверно.")]
+        return page("auth/delete.html", form=form, refusal=None, status=422)
+    try:
+        do_delete_account(current_user)
+    except ActionError as error:
+        db.session.rollback()
+        return page("auth/delete.html", form=form, refusal=error.message, status=409)
+    logout_user()
+    session.clear()
+    flash(
+        _(
+            "Учётная запись удалена: имя, телефон, e-mail и связи с детьми стёрты. "
+            "Ваши сообщения остались в чатах с подписью «Удалённый пользователь»."
+        ),
+        "success",
+    )
+    return see_other("auth.login")
 
 
 @bp.route("/language", methods=["POST"])

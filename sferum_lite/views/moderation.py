@@ -9,7 +9,7 @@ changes nothing, and is written to the application log without any message text.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -65,6 +65,7 @@ from ..permissions import (
     sees_moderation_log,
 )
 from ..regulation import ACTION_LABELS
+from ..security import safe_next
 from ..uploads import content_disposition
 from . import page, see_other
 from .messages import chat_page
@@ -243,6 +244,9 @@ def remind(chat_id):
         flash(error.message, "error")
         return _chat_refusal(chat_id, 409)
     flash(_("Напоминание о правилах отправлено в чат."), "success")
+    back = safe_next(form.next.data)
+    if back:
+        return redirect(back, code=303)
     return _to_message(message)
 
 
@@ -563,9 +567,7 @@ def _log_filter(kindergarten_id, chat=None):
 def _log_response(kindergarten_id, access=None, *, csv=False):
     chat = access.chat if access else None
     form, wanted = _log_filter(kindergarten_id, chat)
-    if wanted is None:
-        if csv:
-            abort(400)
+    if wanted is None:  # a bad filter, for the page or the CSV alike: say which field and why
         return page(
             "moderation/log.html",
             access=access,

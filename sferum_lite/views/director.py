@@ -1,0 +1,308 @@
+"""The director's view: the figures at a glance, every chat in one table, a group's page, the
+activity charts, CSV exports and the printable monthly report (reg 000 §2.1–2.2)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import dashboard, queries
+from ..exports import csv_text
+from ..forms import ChatInviteForm, EmptyForm, RemindForm, ReportMonthForm, local_today
+from ..i18n import local_datetime
+from ..models import Chat, utcnow
+from ..permissions import access_group, chat_accesses, sees_dashboard
+from ..uploads import content_disposition
+from . import page
+
+bp = Blueprint("director", __name__)
+
+
+def _require_dashboard():
+    if not sees_dashboard(current_user):
+        abort(403)
+
+
+def _kindergarten_id() -> int:
+    return current_user.kindergarten_id
+
+
+def _charts(kindergarten_id: int, groups):
+    today = local_today()
+    first = today - timedelta(dashboard.CHART_DAYS - 1)
+    total, per_group = dashboard.daily_messages(kindergarten_id, first, today, groups)
+    weeks = dashboard.weekly_active(
+        kindergarten_id, today - timedelta(7 * (dashboard.CHART_WEEKS - 1)), today
+    )
+    return total, per_group, weeks
+
+
+@bp.route("/director/")
+@login_required
+def index():
+    _require_dashboard()
+    kindergarten_id = _kindergarten_id()
+    rows = dashboard.chat_rows(kindergarten_id)
+    groups = dashboard.group_rows(kindergarten_id)
+    total, per_group, weeks = _charts(kindergarten_id, [g.group for g in groups])
+    return page(
+        "director/index.html",
+        figures=dashboard.figures(rows, groups),
+        counts=queries.admin_counts(kindergarten_id, with_admin=True),
+        groups=groups,
+        daily=total,
+        per_group=per_group,
+        weekly=weeks,
+        deletions=queries.account_deletions(kindergarten_id),
+    )
+
+
+def _sorted_rows():
+    key = request.args.get("sort", "activity")
+    if key not in dashboard.SORTS:
+        key = "activity"
+    order = request.args.get("dir")
+    descending = None if order not in ("asc", "desc") else order == "desc"
+    rows = dashboard.sort_rows(dashboard.chat_rows(_kindergarten_id()), key, descending)
+    if descending is None:
+        descending = dashboard.SORTS[key][1]
+    return rows, key, descending
+
+
+@bp.route("/director/chats")
+@login_required
+def chats():
+    _require_dashboard()
+    rows, key, descending = _sorted_rows()
+    return page("director/chats.html", rows=rows, sort=key, descending=descending)
+
+
+def _csv(name: str, text: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": content_disposition(name, inline=False)},
+    )
+
+
+def kind_label(chat: Chat) -> str:
+    return {
+        "group": _("Групповой чат"),
+        "channel": _("Канал"),
+        "direct": _("Личный чат"),
+    }[chat.kind]
+
+
+@bp.route("/director/chats.csv")
+@login_required
+def chats_csv():
+    _require_dashboard()
+    rows, _key, _descending = _sorted_rows()
+    header = [
+        _("Чат"),
+        _("Вид"),
+        _("Группа"),
+        _("Модераторы"),
+        _("Участники"),
+        _("Детей в группе"),
+        _("Дети с родителем в чате"),
+        _("Приняли действующие правила"),
+        _("Сообщений за 7 дней"),
+        _("Последняя активность"),
+        _("Открытые жалобы"),
+        _("Действующие блокировки"),
+        _("Ждут одобрения"),
+    ]
+    body = [
+        [
+            row.chat.title,
+            kind_label(row.chat),
+            row.group_name,
+            ", ".join(row.moderators),
+            row.members,
+            "" if row.children is None else row.children,
+            "" if row.covered is None else row.covered,
+            "" if row.accepted is None else row.accepted,
+            row.messages,
+            local_datetime(row.last_activity, "dd.MM.yyyy HH:mm"),
+            row.open_reports,
+            row.active_blocks,
+            row.waiting,
+        ]
+        for row in rows
+    ]
+    return _csv(_("Чаты") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body))
+
+
+@bp.route("/director/acceptances.csv")
+@login_required
+def acceptances_csv():
+    """Who accepted which version of each chat's rules (reg 004 §22), for the whole
+    kindergarten."""
+    _require_dashboard()
+    header = [
+        _("Чат"),
+        _("Группа"),
+        _("Участник"),
+        _("Роль"),
+        _("Действующая редакция"),
+        _("Принятая редакция"),
+        _("Принял(а) действующие"),
+        _("Когда принял(а)"),
+    ]
+    body = [
+        [
+            row.chat_title,
+            row.group_name or "",
+            row.name,
+            _("Сотрудник") if row.staff else _("Родитель"),
+            row.current_version or "",
+            row.accepted_version or "",
+            _("да") if row.current else _("нет"),
+            local_datetime(row.accepted_at, "dd.MM.yyyy HH:mm"),
+        ]
+        for row in dashboard.acceptance_rows(_kindergarten_id())
+    ]
+    return _csv(
+        _("Принятие правил") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body)
+    )
+
+
+# --- a group's page ---------------------------------------------------------------------------
+
+
+@bp.route("/groups/<int:group_id>")
+@login_required
+def group(group_id):
+    """Which children have no parent in the group's chats yet, and who has not accepted the
+    current rules — for the administration and the group's educators."""
+    group = access_group(current_user, group_id)
+    chats = dashboard.group_chats(group)
+    accesses = chat_accesses(current_user, [c.chat for c in chats])
+    today = local_today()
+    first = today - timedelta(dashboard.CHART_DAYS - 1)
+    _total, per_group = dashboard.daily_messages(group.kindergarten_id, first, today, [group])
+    return page(
+        "director/group.html",
+        group=group,
+        chats=chats,
+        accesses=accesses,
+        daily=per_group[0],
+        remind_form=RemindForm(formdata=None),
+        invite_form=ChatInviteForm(formdata=None),
+        empty_form=EmptyForm(formdata=None),
+        roster=dashboard.group_children_counts(group.kindergarten_id).get(group.id, 0),
+    )
+
+
+# --- the monthly report -------------------------------------------------------------------------
+
+
+def _months(kindergarten) -> list[date]:
+    """The months a report can be made for, newest first: from the kindergarten's first month
+    in the app to the current one."""
+    latest = local_today().replace(day=1)
+    start = kindergarten.created_at.date().replace(day=1)
+    months = []
+    while latest >= start and len(months) < 120:
+        months.append(latest)
+        latest = (latest - timedelta(1)).replace(day=1)
+    return months or [local_today().replace(day=1)]
+
+
+def _report_month():
+    form = ReportMonthForm(request.args, latest=local_today().replace(day=1))
+    if not form.validate():
+        return form, None
+    return form, form.first
+
+
+@bp.route("/director/report")
+@login_required
+def report():
+    """«Отчёт об использовании» for a month, to print (a print stylesheet)."""
+    _require_dashboard()
+    kindergarten = current_user.kindergarten
+    form, first = _report_month()
+    months = _months(kindergarten)
+    if first is None:
+        return page(
+            "director/report.html", form=form, months=months, report=None, status=422
+        )
+    first, last = dashboard.month_bounds(first)
+    today = local_today()
+    groups = dashboard.group_rows(kindergarten.id)
+    rows = dashboard.month_chats(kindergarten.id, first, last)
+    total, per_group = dashboard.daily_messages(
+        kindergarten.id, first, last, [g.group for g in groups]
+    )
+    return page(
+        "director/report.html",
+        form=form,
+        months=months,
+        report=True,
+        first=first,
+        last=last,
+        partial=last >= today,
+        rows=rows,
+        groups=groups,
+        daily=total,
+        per_group=per_group,
+        weekly=dashboard.weekly_active(kindergarten.id, first, last),
+        authors=dashboard.month_authors(kindergarten.id, first, last),
+        totals=dashboard.month_totals(rows),
+        figures=dashboard.figures(dashboard.chat_rows(kindergarten.id), groups),
+        generated=local_datetime(utcnow()),
+    )
+
+
+@bp.route("/director/report.csv")
+@login_required
+def report_csv():
+    """The month's figures per chat, for Excel."""
+    _require_dashboard()
+    form, first = _report_month()
+    if first is None:
+        return page(
+            "director/report.html",
+            form=form,
+            months=_months(current_user.kindergarten),
+            report=None,
+            status=422,
+        )
+    first, last = dashboard.month_bounds(first)
+    header = [
+        _("Чат"),
+        _("Вид"),
+        _("Группа"),
+        _("Сообщений"),
+        _("Писали"),
+        _("Вступили"),
+        _("Приняли правила"),
+        _("Удалено модератором"),
+        _("Нарушений"),
+        _("Блокировок"),
+        _("Напоминаний правил"),
+        _("Жалоб"),
+    ]
+    body = [
+        [
+            row.chat.title,
+            kind_label(row.chat),
+            row.group_name,
+            row.messages,
+            row.authors,
+            row.joined,
+            row.acceptances,
+            row.moderation.get("delete", 0),
+            row.moderation.get("violation", 0),
+            row.moderation.get("block", 0),
+            row.moderation.get("reminder", 0),
+            row.reports,
+        ]
+        for row in dashboard.month_chats(_kindergarten_id(), first, last)
+    ]
+    return _csv(_("Отчёт об использовании") + f" {first:%Y-%m}.csv", csv_text(header, body))
