@@ -719,10 +719,7 @@ class ReportMonthForm(FlaskForm):
         first = date(int(found[1]), int(found[2]), 1)
         if first > self.latest:
             raise ValidationError(
-                _l(
-                    "Этот месяц ещё не наступил: отчёт составляется за текущий или прошедший "
-                    "месяц."
-                )
+                _l("Этот месяц ещё не наступил: отчёт составляется за текущий или прошедший месяц.")
             )
         self.first = first
 
@@ -731,9 +728,7 @@ class DeleteAccountForm(FlaskForm):
     """Deleting one's own account: the password again, and the word typed out."""
 
     password = PasswordField(_l("Пароль"), validators=[required(), Length(max=200)])
-    confirm = StringField(
-        _l("Напишите слово УДАЛИТЬ"), validators=[required(), Length(max=20)]
-    )
+    confirm = StringField(_l("Напишите слово УДАЛИТЬ"), validators=[required(), Length(max=20)])
 
     def validate_confirm(self, field):
         if field.data.strip().casefold() not in ("удалить", "delete"):

@@ -92,6 +92,18 @@ def _may_manage(actor, target) -> bool:
     )
 
 
+def can_hand_over_direction(actor, target) -> bool:
+    """The director hands the kindergarten over to a verified colleague, who becomes the
+    director; the former one stays on as a deputy and administrator."""
+    return (
+        is_director(actor)
+        and is_staff(target)
+        and is_verified(target)
+        and not target.is_director
+        and target.id != actor.id
+    )
+
+
 def can_verify(actor, target) -> bool:
     return _may_manage(actor, target) and target.verified_at is None
 

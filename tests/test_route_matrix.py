@@ -80,6 +80,16 @@ EXPECTED = {
     ("auth.change_password", "POST"): signed_in(422),
     ("auth.end_other_sessions", "POST"): signed_in(303),
     ("auth.language", "POST"): everyone(303),
+    # personal data: one's own file, and deleting one's account — staff are refused (409) with
+    # what to do first (dismissal; the director hands over first); a parent's empty form is 422
+    ("auth.my_data", "GET"): signed_in(200),
+    ("auth.delete_account", "GET"): signed_in(200),
+    ("auth.delete_account", "POST"): {
+        **signed_in(409),
+        PARENT: 422,
+        OTHER_PARENT: 422,
+        BLOCKED: 422,
+    },
     ("admin.index", "GET"): administration(200),
     ("admin.groups", "GET"): administration(200),
     ("admin.groups", "POST"): administration(422),
@@ -104,6 +114,7 @@ EXPECTED = {
     ("admin.staff_member", "GET"): administration(200),
     ("admin.staff_verify", "POST"): administration(409),  # already verified
     ("admin.staff_admin", "POST"): administration(403, director=303),
+    ("admin.staff_direction", "POST"): administration(403, director=303),  # to the educator
     ("admin.staff_position", "POST"): administration(422),
     ("admin.staff_dismiss", "POST"): administration(422),  # moderates the chat: a successor
     ("admin.staff_invites", "GET"): administration(200),
@@ -208,6 +219,23 @@ EXPECTED = {
     ("moderation.log", "GET"): administration(200),
     ("moderation.log_csv", "GET"): administration(200),
     ("moderation.removals_seen", "POST"): signed_in(303),
+    # the director's view: the administration; a group's page for its educators too
+    ("director.index", "GET"): administration(200),
+    ("director.chats", "GET"): administration(200),
+    ("director.chats_csv", "GET"): administration(200),
+    ("director.acceptances_csv", "GET"): administration(200),
+    ("director.report", "GET"): administration(200),
+    ("director.report_csv", "GET"): administration(200),
+    ("director.group", "GET"): {
+        ANON: 302,
+        PARENT: 404,
+        OTHER_PARENT: 404,
+        BLOCKED: 404,
+        EDUCATOR: 200,
+        OTHER_EDUCATOR: 404,
+        ADMIN: 200,
+        DIRECTOR: 200,
+    },
 }
 
 

@@ -12,7 +12,7 @@ from ..database import begin_write
 from ..extensions import db
 from ..models import EDUCATOR_POSITIONS, ChatInvite, GroupEducator, StaffInvite, User, utcnow
 from ..moderation_view import moderated_chats
-from ..permissions import is_staff, is_verified
+from ..permissions import can_hand_over_direction, is_staff, is_verified
 from . import ActionError
 from .accounts import end_sessions
 from .audit import record
@@ -160,4 +160,24 @@ def do_dismiss_staff(actor: User, member: User, successor: User | None = None) -
         chats_handed_over=len(moderated),
         successor=successor.id if moderated else None,
     )
+    db.session.commit()
+
+
+def do_hand_over_direction(actor: User, successor: User) -> None:
+    """The director's role passes to `successor` (verified staff); the former director stays
+    as a deputy head with the administrator's role, and may then be dismissed or leave."""
+    begin_write()
+    db.session.refresh(actor)
+    db.session.refresh(successor)
+    if not can_hand_over_direction(actor, successor):
+        raise ActionError(_("Руководство можно передать только подтверждённому сотруднику."))
+    now = utcnow()
+    successor.is_director = True
+    successor.is_admin = True
+    actor.is_director = False
+    actor.is_admin = True
+    actor.position = actor.position or "zamestitel"
+    actor.verified_at = actor.verified_at or now
+    actor.verified_by_id = actor.verified_by_id or successor.id
+    record(actor, "staff.direction_handed_over", successor, name=successor.name)
     db.session.commit()

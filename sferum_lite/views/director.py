@@ -166,9 +166,7 @@ def acceptances_csv():
         ]
         for row in dashboard.acceptance_rows(_kindergarten_id())
     ]
-    return _csv(
-        _("Принятие правил") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body)
-    )
+    return _csv(_("Принятие правил") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body))
 
 
 # --- a group's page ---------------------------------------------------------------------------
@@ -229,9 +227,7 @@ def report():
     form, first = _report_month()
     months = _months(kindergarten)
     if first is None:
-        return page(
-            "director/report.html", form=form, months=months, report=None, status=422
-        )
+        return page("director/report.html", form=form, months=months, report=None, status=422)
     first, last = dashboard.month_bounds(first)
     today = local_today()
     groups = dashboard.group_rows(kindergarten.id)

@@ -14,13 +14,14 @@ from ...actions import ActionError
 from ...actions.staff import (
     do_create_staff_invite,
     do_dismiss_staff,
+    do_hand_over_direction,
     do_revoke_staff_invite,
     do_set_admin,
     do_set_position,
     do_verify_staff,
 )
 from ...extensions import db
-from ...forms import DismissForm, PositionForm, StaffInviteForm, options
+from ...forms import DismissForm, EmptyForm, PositionForm, StaffInviteForm, options
 from ...models import utcnow
 from ...permissions import (
     access_staff_invite,
@@ -28,6 +29,7 @@ from ...permissions import (
     can_dismiss,
     can_edit_staff,
     can_grant_admin,
+    can_hand_over_direction,
     can_invite_staff,
     can_verify,
 )
@@ -102,6 +104,30 @@ def staff_admin(user_id):
         flash(_("%(name)s теперь администратор.", name=member.name), "success")
     else:
         flash(_("%(name)s больше не администратор.", name=member.name), "success")
+    return see_other("admin.staff_member", user_id=member.id)
+
+
+@bp.route("/staff/<int:user_id>/direction", methods=["POST"])
+def staff_direction(user_id):
+    """The director hands the kindergarten over to this colleague."""
+    member = access_staff_member(current_user, user_id)
+    if not can_hand_over_direction(current_user, member):
+        abort(403)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        do_hand_over_direction(current_user, member)
+    except ActionError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return see_other("admin.staff_member", user_id=member.id)
+    flash(
+        _(
+            "%(name)s теперь заведующий. Вы остались заместителем и администратором.",
+            name=member.name,
+        ),
+        "success",
+    )
     return see_other("admin.staff_member", user_id=member.id)
 
 
