@@ -319,13 +319,13 @@ def _load_polls(user, by_id: dict[int, MessageView]) -> None:
     votes = defaultdict(list)  # option id -> names
     voters = defaultdict(set)
     mine = defaultdict(set)
-    for vote, name in db.session.execute(
-        select(PollVote, User.name)
+    for vote, voter in db.session.execute(
+        select(PollVote, User)
         .join(User, User.id == PollVote.user_id)
         .where(PollVote.poll_id.in_(polls))
         .order_by(User.name)
     ):
-        votes[vote.option_id].append(name)
+        votes[vote.option_id].append(voter.name)
         voters[vote.poll_id].add(vote.user_id)
         if vote.user_id == user.id:
             mine[vote.poll_id].add(vote.option_id)

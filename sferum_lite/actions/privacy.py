@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from ..database import begin_write
 from ..extensions import db
 from ..models import (
+    DELETED_NAME_RU,
     Chat,
     ChatMember,
     ChatRemoval,
@@ -25,7 +26,6 @@ from ..permissions import can_delete_account, is_staff
 from . import ActionError
 from .audit import record
 
-DELETED_TITLE = "Удалённый пользователь"  # stored in a chat's title, which is not translated
 UNUSABLE_PASSWORD = "!deleted"  # no argon2 hash: no password ever matches
 
 
@@ -83,13 +83,14 @@ def do_delete_account(user: User) -> None:
     ):
         educator, _sep, parent = chat.title.partition(" — ")
         if chat.direct_key.startswith(f"{user.id}:"):
-            chat.title = f"{DELETED_TITLE} — {parent}"
+            chat.title = f"{DELETED_NAME_RU} — {parent}"
         else:
-            chat.title = f"{educator} — {DELETED_TITLE}"
+            chat.title = f"{educator} — {DELETED_NAME_RU}"
         chat.archived_at = chat.archived_at or now
     for model in (ParentChild, ChatMember, JoinRequest, ChatRemoval, UserSession):
         db.session.execute(delete(model).where(model.user_id == user.id))
-    role = "former staff" if user.position is not None else "parent"
+    # a parent who once worked here is logged as the parent they are now
+    role = "parent" if groups else "former staff"
     user.stored_name = ""
     user.phone = None
     user.email = f"deleted-{user.id}@deleted.invalid"  # the table wants a login; this is none

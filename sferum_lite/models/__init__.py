@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -19,7 +20,9 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    case,
     exists,
+    literal,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -67,7 +70,8 @@ EDUCATOR_POSITIONS = frozenset(
 DIRECTOR_POSITION = "zaveduyushchiy"
 POSITION_LABELS = {**POSITIONS, DIRECTOR_POSITION: _l("Заведующий")}
 
-DELETED_NAME = _l("Удалённый пользователь")
+DELETED_NAME_RU = "Удалённый пользователь"
+DELETED_NAME = _l(DELETED_NAME_RU)
 
 STAFF_INVITE_ROLES = {"educator": _l("Сотрудник"), "admin": _l("Сотрудник и администратор")}
 
@@ -114,8 +118,11 @@ class User(UserMixin, db.Model):
 
     @hybrid_property
     def name(self) -> str:
-        """The name shown everywhere: «Удалённый пользователь» once the account is deleted."""
-        return str(DELETED_NAME) if self.deleted_at is not None else self.stored_name
+        """The name shown everywhere: «Удалённый пользователь» once the account is deleted
+        (translated in a request, Russian elsewhere — a CLI command, a job)."""
+        if self.deleted_at is None:
+            return self.stored_name
+        return str(DELETED_NAME) if has_request_context() else DELETED_NAME_RU
 
     @name.inplace.setter
     def _name_setter(self, value: str) -> None:
@@ -124,7 +131,8 @@ class User(UserMixin, db.Model):
     @name.inplace.expression
     @classmethod
     def _name_expression(cls):
-        return cls.stored_name
+        # a name read in SQL: the stored one, or the deleted account's (not translated there)
+        return case((cls.deleted_at.is_not(None), literal(DELETED_NAME_RU)), else_=cls.stored_name)
 
     @property
     def login(self) -> str:

@@ -211,6 +211,10 @@ def delete_account():
         return page("auth/delete.html", form=form, refusal=None, status=429)
     if not verify_password(current_user.password_hash, form.password.data):
         do_record_failed_login(key)
+        minutes = lockout_minutes(key)
+        if minutes:  # that was the last try allowed: say so now, as sign-in does
+            form.form_errors.append(locked_out_message(minutes))
+            return page("auth/delete.html", form=form, refusal=None, status=429)
         form.password.errors = [_("Пароль введён неверно.")]
         return page("auth/delete.html", form=form, refusal=None, status=422)
     try:
