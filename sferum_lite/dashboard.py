@@ -333,13 +333,10 @@ class AcceptanceRow:
     group_name: str | None
     name: str
     staff: bool
-    current_version: int | None
-    accepted_version: int | None
-    accepted_at: datetime | None
-
-    @property
-    def current(self) -> bool:
-        return self.current_version is not None and self.accepted_version == self.current_version
+    current_rules: Rules | None  # the version in force
+    accepted_rules: Rules | None  # the version the member accepted last
+    current: bool  # ... is the one in force (the same Rules row, not merely the same number)
+    accepted_at: datetime | None  # when they accepted the version in force
 
 
 def acceptance_rows(kindergarten_id: int) -> list[AcceptanceRow]:
@@ -361,10 +358,11 @@ def acceptance_rows(kindergarten_id: int) -> list[AcceptanceRow]:
         select(
             Chat.title,
             Group.name,
-            User.stored_name,
+            User.name,
             (User.position.is_not(None) & User.dismissed_at.is_(None)) | User.is_director,
-            current.version,
-            accepted.version,
+            current,
+            accepted,
+            func.coalesce(ChatMember.rules_accepted_id == Chat.rules_id, False),
             when,
         )
         .select_from(ChatMember)

@@ -694,6 +694,7 @@ class ApologyWindowForm(FlaskForm):
 
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+MONTH_FORMAT_MESSAGE = _l("Укажите месяц в виде ГГГГ-ММ, например 2026-11.")
 
 
 class ReportMonthForm(FlaskForm):
@@ -703,7 +704,9 @@ class ReportMonthForm(FlaskForm):
     class Meta:
         csrf = False
 
-    month = StringField(_l("Месяц"), validators=[Optional(), Length(max=7)])
+    month = StringField(
+        _l("Месяц"), validators=[Optional(), Length(max=7, message=MONTH_FORMAT_MESSAGE)]
+    )
 
     def __init__(self, *args, latest: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -711,11 +714,11 @@ class ReportMonthForm(FlaskForm):
         self.first: date = latest
 
     def validate_month(self, field):
-        if not field.data:
+        if not field.data or field.errors:  # too long: said already
             return
         found = MONTH_PATTERN.fullmatch(field.data.strip())
         if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 2000:
-            raise ValidationError(_l("Укажите месяц в виде ГГГГ-ММ, например 2026-11."))
+            raise ValidationError(MONTH_FORMAT_MESSAGE)
         first = date(int(found[1]), int(found[2]), 1)
         if first > self.latest:
             raise ValidationError(

@@ -144,3 +144,91 @@ def test_moderation_pages_cost_the_same_number_of_queries_for_more_rows(app, wor
     few = queries_for(_moderated_chat(world, 2))
     many = queries_for(_moderated_chat(world, 12))
     assert many == few, f"{path}: {few} queries with few rows, {many} with many"
+
+
+def _busy_groups(world, n, messages):
+    """`n` more groups, each with an educator, a child whose parent is in the group's chat, a
+    parent who has not accepted the rules, `messages` messages (one of them deleted), an open
+    report, an active block, a waiting request and a live invite; and for each a second chat
+    of «Солнышко» with a few messages, so that group's page grows too."""
+    from datetime import timedelta
+
+    from sferum_lite.models import Block, ChatMember, JoinRequest, Report, utcnow
+
+    now = utcnow()
+    for i in range(n):
+        group = f.make_group(world.kindergarten, f"Группа {n}-{i}")
+        educator = f.make_staff(world.kindergarten, f"Педагог {n}-{i}", groups=[group])
+        child = f.make_child(group, "Иванов", f"Ребёнок{chr(ord('а') + i)}")
+        parent = f.make_parent(world.kindergarten, f"Родитель {n}-{i}", children=[child])
+        behind = f.make_parent(world.kindergarten, f"Отстающий {n}-{i}")
+        waiting = f.make_parent(world.kindergarten, f"Ждущий {n}-{i}")
+        chat = f.make_chat(
+            world.kindergarten, educator, title=f"Чат {n}-{i}", group=group, members=[parent]
+        )
+        db.session.add(ChatMember(chat_id=chat.id, user_id=behind.id))
+        db.session.commit()
+        for j in range(messages):
+            last = f.make_message(
+                chat,
+                parent if j % 2 else educator,
+                f"Сообщение {j}",
+                created_at=now - timedelta(days=j % 40, hours=j % 24),
+            )
+        f.make_message(chat, parent, "Удалённое", deleted_at=now)
+        db.session.add_all(
+            [
+                Report(chat_id=chat.id, message_id=last.id, reporter_id=educator.id),
+                Block(
+                    chat_id=chat.id,
+                    user_id=parent.id,
+                    rules_id=chat.rules_id,
+                    clause=2,
+                    ends_at=now + timedelta(days=1),
+                    created_by_id=educator.id,
+                ),
+                JoinRequest(chat_id=chat.id, user_id=waiting.id),
+            ]
+        )
+        db.session.commit()
+        f.make_chat_invite(chat, educator)
+        f.make_child(world.group, "Смирнов", f"Сын{n}{chr(ord('а') + i)}")
+        second = f.make_chat(
+            world.kindergarten,
+            world.educator,
+            title=f"Ещё чат «Солнышко» {n}-{i}",
+            group=world.group,
+            members=[world.parent, behind],
+            accepted=False,
+        )
+        for j in range(messages // 4 + 1):
+            f.make_message(second, world.educator, f"Объявление {j}")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/director/",
+        "/director/chats",
+        "/director/chats?sort=messages&dir=asc",
+        "/director/chats.csv",
+        "/director/acceptances.csv",
+        "/director/report",
+        "/director/report.csv",
+        "/groups/{group}",
+    ],
+)
+def test_director_pages_cost_the_same_number_of_queries_for_more_rows(app, world, as_user, path):
+    client = as_user(world.director)
+    url = path.format(group=world.group.id)
+
+    def queries_for_page():
+        with counting(app) as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    _busy_groups(world, 2, 3)
+    few = queries_for_page()
+    _busy_groups(world, 6, 40)  # 8 groups and 8 chats more in all, hundreds of messages
+    many = queries_for_page()
+    assert many == few, f"{url}: {few} queries with few rows, {many} with many"

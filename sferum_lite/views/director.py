@@ -15,6 +15,7 @@ from ..forms import ChatInviteForm, EmptyForm, RemindForm, ReportMonthForm, loca
 from ..i18n import local_datetime
 from ..models import Chat, utcnow
 from ..permissions import access_group, chat_accesses, sees_dashboard
+from ..templating import rules_label
 from ..uploads import content_disposition
 from . import page
 
@@ -159,8 +160,8 @@ def acceptances_csv():
             row.group_name or "",
             row.name,
             _("Сотрудник") if row.staff else _("Родитель"),
-            row.current_version or "",
-            row.accepted_version or "",
+            rules_label(row.current_rules) if row.current_rules else "",
+            rules_label(row.accepted_rules) if row.accepted_rules else "",
             _("да") if row.current else _("нет"),
             local_datetime(row.accepted_at, "dd.MM.yyyy HH:mm"),
         ]
