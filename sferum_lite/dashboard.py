@@ -11,11 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
+from .exports import csv_text
 from .extensions import db
-from .i18n import from_local
+from .i18n import from_local, local_datetime
 from .models import (
     Block,
     Chat,
@@ -33,6 +35,7 @@ from .models import (
     UTCDateTime,
     utcnow,
 )
+from .templating import rules_label
 
 RECENT_DAYS = 7
 CHART_DAYS = 30
@@ -621,3 +624,116 @@ def month_authors(kindergarten_id: int, first: date, last: date) -> int:
             Message.deleted_at.is_(None),
         )
     )
+
+
+# --- exports for a spreadsheet (UTF-8 with a BOM, «;», formula-safe) ----------------------------
+
+
+def kind_label(chat: Chat) -> str:
+    return {
+        "group": _("Групповой чат"),
+        "channel": _("Канал"),
+        "direct": _("Личный чат"),
+    }[chat.kind]
+
+
+def chats_csv(rows: list[ChatRow]) -> str:
+    """The all-chats table, in the order it is shown."""
+    header = [
+        _("Чат"),
+        _("Вид"),
+        _("Группа"),
+        _("Модераторы"),
+        _("Участники"),
+        _("Детей в группе"),
+        _("Дети с родителем в чате"),
+        _("Приняли действующие правила"),
+        _("Сообщений за 7 дней"),
+        _("Последняя активность"),
+        _("Открытые жалобы"),
+        _("Действующие блокировки"),
+        _("Ждут одобрения"),
+    ]
+    body = [
+        [
+            row.chat.title,
+            kind_label(row.chat),
+            row.group_name,
+            ", ".join(row.moderators),
+            row.members,
+            "" if row.children is None else row.children,
+            "" if row.covered is None else row.covered,
+            "" if row.accepted is None else row.accepted,
+            row.messages,
+            local_datetime(row.last_activity, "dd.MM.yyyy HH:mm"),
+            row.open_reports,
+            row.active_blocks,
+            row.waiting,
+        ]
+        for row in rows
+    ]
+    return csv_text(header, body)
+
+
+def acceptances_csv(rows: list[AcceptanceRow]) -> str:
+    """Who accepted which version of each chat's rules (reg 004 §22)."""
+    header = [
+        _("Чат"),
+        _("Группа"),
+        _("Участник"),
+        _("Роль"),
+        _("Действующая редакция"),
+        _("Принятая редакция"),
+        _("Принял(а) действующие"),
+        _("Когда принял(а)"),
+    ]
+    body = [
+        [
+            row.chat_title,
+            row.group_name or "",
+            row.name,
+            _("Сотрудник") if row.staff else _("Родитель"),
+            rules_label(row.current_rules) if row.current_rules else "",
+            rules_label(row.accepted_rules) if row.accepted_rules else "",
+            _("да") if row.current else _("нет"),
+            local_datetime(row.accepted_at, "dd.MM.yyyy HH:mm"),
+        ]
+        for row in rows
+    ]
+    return csv_text(header, body)
+
+
+def month_csv(rows: list[MonthChat]) -> str:
+    """The month's figures per chat."""
+    header = [
+        _("Чат"),
+        _("Вид"),
+        _("Группа"),
+        _("Сообщений"),
+        _("Писали"),
+        _("Вступили"),
+        _("Приняли правила"),
+        _("Удалено модератором"),
+        _("Нарушений"),
+        _("Блокировок"),
+        _("Напоминаний правил"),
+        _("Жалоб"),
+    ]
+    body = [
+        [
+            row.chat.title,
+            kind_label(row.chat),
+            row.group_name,
+            row.messages,
+            row.authors,
+            row.joined,
+            row.acceptances,
+            row.moderation.get("delete", 0),
+            row.moderation.get("violation", 0),
+            row.moderation.get("block", 0),
+            row.moderation.get("reminder", 0),
+            row.reports,
+        ]
+        for row in rows
+    ]
+    return csv_text(header, body)

@@ -10,12 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import dashboard, queries
-from ..exports import csv_text
 from ..forms import ChatInviteForm, EmptyForm, RemindForm, ReportMonthForm, local_today
 from ..i18n import local_datetime
-from ..models import Chat, utcnow
+from ..models import utcnow
 from ..permissions import access_group, chat_accesses, sees_dashboard
-from ..templating import rules_label
 from ..uploads import content_disposition
 from . import page
 
@@ -89,53 +87,12 @@ def _csv(name: str, text: str) -> Response:
     )
 
 
-def kind_label(chat: Chat) -> str:
-    return {
-        "group": _("Групповой чат"),
-        "channel": _("Канал"),
-        "direct": _("Личный чат"),
-    }[chat.kind]
-
-
 @bp.route("/director/chats.csv")
 @login_required
 def chats_csv():
     _require_dashboard()
     rows, _key, _descending = _sorted_rows()
-    header = [
-        _("Чат"),
-        _("Вид"),
-        _("Группа"),
-        _("Модераторы"),
-        _("Участники"),
-        _("Детей в группе"),
-        _("Дети с родителем в чате"),
-        _("Приняли действующие правила"),
-        _("Сообщений за 7 дней"),
-        _("Последняя активность"),
-        _("Открытые жалобы"),
-        _("Действующие блокировки"),
-        _("Ждут одобрения"),
-    ]
-    body = [
-        [
-            row.chat.title,
-            kind_label(row.chat),
-            row.group_name,
-            ", ".join(row.moderators),
-            row.members,
-            "" if row.children is None else row.children,
-            "" if row.covered is None else row.covered,
-            "" if row.accepted is None else row.accepted,
-            row.messages,
-            local_datetime(row.last_activity, "dd.MM.yyyy HH:mm"),
-            row.open_reports,
-            row.active_blocks,
-            row.waiting,
-        ]
-        for row in rows
-    ]
-    return _csv(_("Чаты") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body))
+    return _csv(_("Чаты") + f" {local_today():%Y-%m-%d}.csv", dashboard.chats_csv(rows))
 
 
 @bp.route("/director/acceptances.csv")
@@ -144,30 +101,10 @@ def acceptances_csv():
     """Who accepted which version of each chat's rules (reg 004 §22), for the whole
     kindergarten."""
     _require_dashboard()
-    header = [
-        _("Чат"),
-        _("Группа"),
-        _("Участник"),
-        _("Роль"),
-        _("Действующая редакция"),
-        _("Принятая редакция"),
-        _("Принял(а) действующие"),
-        _("Когда принял(а)"),
-    ]
-    body = [
-        [
-            row.chat_title,
-            row.group_name or "",
-            row.name,
-            _("Сотрудник") if row.staff else _("Родитель"),
-            rules_label(row.current_rules) if row.current_rules else "",
-            rules_label(row.accepted_rules) if row.accepted_rules else "",
-            _("да") if row.current else _("нет"),
-            local_datetime(row.accepted_at, "dd.MM.yyyy HH:mm"),
-        ]
-        for row in dashboard.acceptance_rows(_kindergarten_id())
-    ]
-    return _csv(_("Принятие правил") + f" {local_today():%Y-%m-%d}.csv", csv_text(header, body))
+    return _csv(
+        _("Принятие правил") + f" {local_today():%Y-%m-%d}.csv",
+        dashboard.acceptances_csv(dashboard.acceptance_rows(_kindergarten_id())),
+    )
 
 
 # --- a group's page ---------------------------------------------------------------------------
@@ -271,35 +208,5 @@ def report_csv():
             status=422,
         )
     first, last = dashboard.month_bounds(first)
-    header = [
-        _("Чат"),
-        _("Вид"),
-        _("Группа"),
-        _("Сообщений"),
-        _("Писали"),
-        _("Вступили"),
-        _("Приняли правила"),
-        _("Удалено модератором"),
-        _("Нарушений"),
-        _("Блокировок"),
-        _("Напоминаний правил"),
-        _("Жалоб"),
-    ]
-    body = [
-        [
-            row.chat.title,
-            kind_label(row.chat),
-            row.group_name,
-            row.messages,
-            row.authors,
-            row.joined,
-            row.acceptances,
-            row.moderation.get("delete", 0),
-            row.moderation.get("violation", 0),
-            row.moderation.get("block", 0),
-            row.moderation.get("reminder", 0),
-            row.reports,
-        ]
-        for row in dashboard.month_chats(_kindergarten_id(), first, last)
-    ]
-    return _csv(_("Отчёт об использовании") + f" {first:%Y-%m}.csv", csv_text(header, body))
+    rows = dashboard.month_chats(_kindergarten_id(), first, last)
+    return _csv(_("Отчёт об использовании") + f" {first:%Y-%m}.csv", dashboard.month_csv(rows))
