@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import Integer, and_, case, distinct, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from .exports import csv_text
@@ -35,6 +35,7 @@ from .models import (
     UTCDateTime,
     utcnow,
 )
+from .permissions import is_staff
 from .templating import rules_label
 
 RECENT_DAYS = 7
@@ -50,9 +51,10 @@ class ChatRow:
     group_name: str = ""
     moderators: list[str] = field(default_factory=list)
     members: int = 0
+    asked: int = 0  # members asked to accept the rules: all who may write
     children: int | None = None  # of the chat's group; None for a chat without a group
     covered: int | None = None  # ... with at least one parent in the chat
-    accepted: int | None = None  # members on the current rules; None for a chat without rules
+    accepted: int | None = None  # ... of them on the current rules; None for a chat without rules
     messages: int = 0  # in the last RECENT_DAYS days
     open_reports: int = 0
     active_blocks: int = 0
@@ -68,7 +70,11 @@ class ChatRow:
 
     @property
     def accepted_share(self) -> float | None:
-        return _share(self.accepted, self.members if self.accepted is not None else None)
+        return _share(self.accepted, self.asked if self.accepted is not None else None)
+
+
+# staff, as `permissions.is_staff` says, in SQL
+_IS_STAFF = or_(User.is_director, and_(User.position.is_not(None), User.dismissed_at.is_(None)))
 
 
 def _share(part, whole) -> float | None:
@@ -115,15 +121,22 @@ def chat_rows(kindergarten_id: int, now: datetime | None = None) -> list[ChatRow
         select(Chat, Group.name).outerjoin(Group, Group.id == Chat.group_id).where(where)
     ).all()
 
+    # the rules are asked of whoever may write: everyone in a group chat, staff in a channel
+    # (a parent reads a channel and is never asked); accepted counts among those asked
+    asked = or_(Chat.kind != "channel", _IS_STAFF)
     members = {
-        chat_id: (total, accepted)
-        for chat_id, total, accepted in db.session.execute(
+        chat_id: (total, asked_n, accepted)
+        for chat_id, total, asked_n, accepted in db.session.execute(
             select(
                 ChatMember.chat_id,
                 func.count(),
-                func.sum(case((ChatMember.rules_accepted_id == Chat.rules_id, 1), else_=0)),
+                func.sum(case((asked, 1), else_=0)),
+                func.sum(
+                    case((and_(asked, ChatMember.rules_accepted_id == Chat.rules_id), 1), else_=0)
+                ),
             )
             .join(Chat, Chat.id == ChatMember.chat_id)
+            .join(User, User.id == ChatMember.user_id)
             .where(where)
             .group_by(ChatMember.chat_id)
         )
@@ -177,12 +190,13 @@ def chat_rows(kindergarten_id: int, now: datetime | None = None) -> list[ChatRow
 
     rows = []
     for chat, group_name in chats:
-        total, accepted = members.get(chat.id, (0, 0))
+        total, asked_n, accepted = members.get(chat.id, (0, 0, 0))
         row = ChatRow(
             chat=chat,
             group_name=group_name or "",
             moderators=moderators.get(chat.id, []),
             members=total,
+            asked=int(asked_n or 0),
             accepted=int(accepted or 0) if chat.rules_id is not None else None,
             messages=messages.get(chat.id, 0),
             open_reports=reports.get(chat.id, 0),
@@ -309,6 +323,7 @@ def group_chats(group: Group) -> list[GroupChat]:
         covered[chat_id].add(child_id)
     not_accepted = defaultdict(list)
     members = defaultdict(int)
+    kinds = {chat.id: chat.kind for chat in chats}
     for chat_id, user, accepted in db.session.execute(
         select(ChatMember.chat_id, User, ChatMember.rules_accepted_id == Chat.rules_id)
         .join(User, User.id == ChatMember.user_id)
@@ -317,7 +332,8 @@ def group_chats(group: Group) -> list[GroupChat]:
         .order_by(User.stored_name)
     ):
         members[chat_id] += 1
-        if not accepted:
+        asked = kinds[chat_id] != "channel" or is_staff(user)  # a parent only reads a channel
+        if asked and not accepted:
             not_accepted[chat_id].append(user)
     return [
         GroupChat(
@@ -340,6 +356,7 @@ class AcceptanceRow:
     accepted_rules: Rules | None  # the version the member accepted last
     current: bool  # ... is the one in force (the same Rules row, not merely the same number)
     accepted_at: datetime | None  # when they accepted the version in force
+    asked: bool = True  # False: a parent in a channel, who reads and is never asked
 
 
 def acceptance_rows(kindergarten_id: int) -> list[AcceptanceRow]:
@@ -362,11 +379,12 @@ def acceptance_rows(kindergarten_id: int) -> list[AcceptanceRow]:
             Chat.title,
             Group.name,
             User.name,
-            (User.position.is_not(None) & User.dismissed_at.is_(None)) | User.is_director,
+            _IS_STAFF,
             current,
             accepted,
             func.coalesce(ChatMember.rules_accepted_id == Chat.rules_id, False),
             when,
+            or_(Chat.kind != "channel", _IS_STAFF),
         )
         .select_from(ChatMember)
         .join(Chat, Chat.id == ChatMember.chat_id)
@@ -388,7 +406,7 @@ class Figures:
     chats: int
     children: int
     covered: int
-    members: int  # memberships in chats with rules
+    members: int  # memberships asked to accept rules (all who may write in a chat with rules)
     accepted: int  # ... on the current rules
     messages: int  # in the last RECENT_DAYS days
     open_reports: int
@@ -410,7 +428,7 @@ def figures(rows: list[ChatRow], groups: list[GroupRow]) -> Figures:
         chats=len(rows),
         children=sum(g.children for g in groups),
         covered=sum(g.covered for g in groups),
-        members=sum(r.members for r in with_rules),
+        members=sum(r.asked for r in with_rules),
         accepted=sum(r.accepted for r in with_rules),
         messages=sum(r.messages for r in rows),
         open_reports=sum(r.open_reports for r in rows),
@@ -488,15 +506,19 @@ def week_start(day: date) -> date:
     return day - timedelta(day.weekday())
 
 
-def weekly_active(kindergarten_id: int, first: date, last: date) -> Series:
+def weekly_active(kindergarten_id: int, first: date, last: date, *, clip: bool = False) -> Series:
     """People who wrote at least one message, per local week (Monday to Sunday) from the week
-    of `first` to the week of `last`. One query."""
+    of `first` to the week of `last`; with `clip`, the first and last weeks are cut to
+    [first, last] (a month's report counts only that month's days). One query."""
     weeks = []
     monday = week_start(first)
     while monday <= last:
         weeks.append(monday)
         monday += timedelta(7)
-    bucket = _buckets(weeks, weeks[-1] + timedelta(7))
+    end = weeks[-1] + timedelta(7)
+    if clip:
+        weeks[0], end = max(weeks[0], first), min(end, last + timedelta(1))
+    bucket = _buckets(weeks, end)
     values = [0] * len(weeks)
     # counted as people who wrote, not as distinct authors of the period's messages: one
     # index probe per person and week instead of reading every message (bench/dashboard.py)
@@ -651,6 +673,7 @@ def chats_csv(rows: list[ChatRow]) -> str:
         _("Участники"),
         _("Детей в группе"),
         _("Дети с родителем в чате"),
+        _("Должны принять правила"),
         _("Приняли действующие правила"),
         _("Сообщений за 7 дней"),
         _("Последняя активность"),
@@ -667,6 +690,7 @@ def chats_csv(rows: list[ChatRow]) -> str:
             row.members,
             "" if row.children is None else row.children,
             "" if row.covered is None else row.covered,
+            "" if row.accepted is None else row.asked,
             "" if row.accepted is None else row.accepted,
             row.messages,
             local_datetime(row.last_activity, "dd.MM.yyyy HH:mm"),
@@ -699,7 +723,7 @@ def acceptances_csv(rows: list[AcceptanceRow]) -> str:
             _("Сотрудник") if row.staff else _("Родитель"),
             rules_label(row.current_rules) if row.current_rules else "",
             rules_label(row.accepted_rules) if row.accepted_rules else "",
-            _("да") if row.current else _("нет"),
+            _("да") if row.current else (_("нет") if row.asked else _("не нужно: только читает")),
             local_datetime(row.accepted_at, "dd.MM.yyyy HH:mm"),
         ]
         for row in rows

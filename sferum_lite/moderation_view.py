@@ -289,6 +289,16 @@ def log_page(kindergarten_id: int, wanted: LogFilter) -> tuple[list[ModerationEn
     return found[:LOG_PAGE], len(found) > LOG_PAGE
 
 
+def handover_successors(entries: list[ModerationEntry]) -> dict[int, User]:
+    """person id -> the colleague a chat was handed to, for the hand-overs in the log: named
+    as they are now (a deleted account shows the placeholder, not the name it had)."""
+    ids = {e.details.get("successor") for e in entries if e.action == "handover" and e.details}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
 def deleted_attachments(entries: list[ModerationEntry]) -> dict[int, list[Attachment]]:
     """message id -> its files, for the deletions in the log (read there by moderators)."""
     ids = [e.message_id for e in entries if e.action == "delete" and e.message_id]

@@ -544,8 +544,9 @@ def access_chat(user, chat_id: int) -> ChatAccess:
 
 
 def chat_accesses(user, chats: list[Chat]) -> dict[int, ChatAccess]:
-    """`access_chat` for several chats the caller already may see (a group's chats on its
-    page): the person's memberships and blocks in two queries, for the predicates."""
+    """`access_chat` for several chats at once (a group's chats on its page): those of `chats`
+    the person may open — as a member, or as the administration — with their memberships and
+    blocks, in two queries. The others are left out, as `access_chat` would answer 404."""
     ids = [chat.id for chat in chats]
     members = {
         m.chat_id: m
@@ -570,6 +571,8 @@ def chat_accesses(user, chats: list[Chat]) -> dict[int, ChatAccess]:
             user, chat, members.get(chat.id), blocks.get(chat.id) if chat.id in members else None
         )
         for chat in chats
+        if chat.kindergarten_id == user.kindergarten_id
+        and (chat.id in members or sees_every_chat(user))
     }
 
 

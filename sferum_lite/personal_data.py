@@ -16,14 +16,20 @@ from .models import (
     Chat,
     ChatMember,
     Child,
+    Confirmation,
     Consent,
     ConsentText,
     Group,
     JoinRequest,
     Message,
     MessageEdit,
+    Objection,
     ParentChild,
+    Poll,
+    PollOption,
+    PollVote,
     Reaction,
+    Report,
     Rules,
     RulesAcceptance,
     User,
@@ -106,6 +112,29 @@ def collect(user: User) -> dict:
         .join(Chat, Chat.id == Block.chat_id)
         .where(Block.user_id == user.id)
         .order_by(Block.starts_at)
+    ).all()
+    votes = db.session.execute(
+        select(PollVote.created_at, Poll.question, PollOption.text)
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .join(PollOption, PollOption.id == PollVote.option_id)
+        .where(PollVote.user_id == user.id)
+        .order_by(PollVote.created_at)
+    ).all()
+    confirmations = db.session.execute(
+        select(Confirmation.created_at, Confirmation.message_id)
+        .where(Confirmation.user_id == user.id)
+        .order_by(Confirmation.created_at)
+    ).all()
+    reports = db.session.execute(
+        select(Report.created_at, Report.message_id, Report.reason, Report.resolution)
+        .where(Report.reporter_id == user.id)
+        .order_by(Report.created_at)
+    ).all()
+    objections = db.session.execute(
+        select(Objection.created_at, Block.chat_id)
+        .join(Block, Block.id == Objection.block_id)
+        .where(Objection.user_id == user.id)
+        .order_by(Objection.created_at)
     ).all()
     sessions = db.session.execute(
         select(UserSession.created_at, UserSession.user_agent)
@@ -192,6 +221,17 @@ def collect(user: User) -> dict:
             }
             for starts, ends, lifted, clause, title in blocks
         ],
+        "poll_votes": [
+            {"poll": question, "option": option, "at": _time(at)} for at, question, option in votes
+        ],
+        "confirmations": [
+            {"message_id": message_id, "at": _time(at)} for at, message_id in confirmations
+        ],
+        "reports": [
+            {"message_id": mid, "reason": reason, "resolution": resolution, "at": _time(at)}
+            for at, mid, reason, resolution in reports
+        ],
+        "objections": [{"chat_id": chat_id, "at": _time(at)} for at, chat_id in objections],
         "sessions": [{"started_at": _time(at), "browser": agent} for at, agent in sessions],
     }
 

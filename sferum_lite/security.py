@@ -248,6 +248,7 @@ def load_user(user_id: str) -> User | None:
         .where(
             UserSession.token_hash == _token_hash(token),
             User.id == int(user_id),
+            User.deleted_at.is_(None),
             UserSession.created_at > utcnow() - SESSION_MAX_AGE,
         )
     )

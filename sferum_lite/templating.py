@@ -107,7 +107,7 @@ def register_template_helpers(app: Flask) -> None:
         short_time=short_time,
         from_iso=datetime.fromisoformat,
         format_date=lambda value, fmt="d MMMM y": format_date(value, fmt),
-        percent=lambda share: "—" if share is None else f"{round(share * 100)}%",
+        percent=lambda share: "—" if share is None else f"{int(share * 100 + 0.5)}%",  # half up
     )
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True

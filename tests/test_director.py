@@ -231,12 +231,14 @@ class Kg:
       B «=HYPERLINK(...)» of «Капелька» (other educator, co-moderator «-2+3», Игорь, «+cmd»,
         «@SUM(1)»): 5 / 3; coverage 2 of 3; 5 messages on 17 March, one on 6 February; a revoked
         invite and a used-up one; two moderation log lines;
-      C «Объявления «Капелька»», a channel (other educator, Игорь): 2 / 2; coverage 1 of 3;
+      C «Объявления «Капелька»», a channel (other educator, Игорь): 2 members, of whom only the
+        educator is asked to accept the rules (a parent only reads a channel): 1 / 1;
+        coverage 1 of 3;
         2 messages on 15 March; one waiting request; a live 30-day invite;
       a direct chat of the educator and the parent (no rules, no group): 1 message today;
       D, «Солнышко»'s archived chat (Наталья Морозова): a message on 16 March, an open report,
         an active block and a waiting request, none of which count.
-      Figures: 7 chats; accepted 13 of 32 memberships (41%); 11 messages in 7 days; 2 open
+      Figures: 7 chats; accepted 12 of the 31 memberships asked (39%); 11 messages in 7 days; 2 open
       reports; 1 active block; 2 waiting; 3 live invites (A, C and a staff invite); 1 unverified
       staff member (Светлана Новикова).
     """
@@ -520,7 +522,7 @@ def figures(doc: Node) -> dict[str, tuple[str, str]]:
 KG_FIGURES = {
     "/director/chats": ("7", ""),
     "#groups": ("50%", "4 из 8"),
-    "/director/chats?sort=accepted&dir=asc": ("41%", "13 из 32"),
+    "/director/chats?sort=accepted&dir=asc": ("39%", "12 из 31"),
     "/director/chats?sort=messages": ("11", ""),
     "/director/chats?sort=reports": ("2", ""),
     "/director/chats?sort=blocks": ("1", ""),
@@ -635,7 +637,7 @@ def test_chats_table_figures_per_chat(kg, director):
         "Модераторы": "Марина Волкова",
         "Участники": "2",
         "Дети с родителем": "1 из 3",
-        "Приняли правила": "2 из 2",
+        "Приняли правила": "1 из 1",  # the parent only reads the channel: not asked
         "За 7 дней": "2",
         "Жалобы": "0",
         "Блокировки": "0",
@@ -804,7 +806,7 @@ def test_chats_csv(kg, director):
     by_title = {row[0]: row for row in rows[1:]}
     assert FORMULA_TITLE not in by_title
     formula = by_title["'" + FORMULA_TITLE]
-    assert formula[:9] == [
+    assert formula[:10] == [
         "'" + FORMULA_TITLE,
         "Групповой чат",
         "Капелька",
@@ -812,18 +814,22 @@ def test_chats_csv(kg, director):
         "5",
         "3",
         "2",
+        "5",
         "3",
         "5",
     ]
-    assert formula[9] == "17.03.2027 13:00"
-    assert formula[10:] == ["0", "0", "0"]
+    assert formula[10] == "17.03.2027 13:00"
+    assert formula[11:] == ["0", "0", "0"]
     sun = by_title["Родители группы «Солнышко»"]
-    assert sun[4:9] == ["7", "4", "2", "5", "3"] and sun[10:] == ["2", "1", "1"]
-    assert by_title["Анна Павлова и Екатерина Петрова"][1:9] == [
+    assert sun[4:10] == ["7", "4", "2", "7", "5", "3"] and sun[11:] == ["2", "1", "1"]
+    channel = by_title["Объявления «Капелька»"]
+    assert channel[7:9] == ["1", "1"]  # asked: the educator; the parent only reads
+    assert by_title["Анна Павлова и Екатерина Петрова"][1:10] == [
         "Личный чат",
         "",
         "Анна Павлова",
         "2",
+        "",
         "",
         "",
         "",
@@ -1383,3 +1389,74 @@ def test_month_boundaries_in_another_time_zone(world, as_user):
         )
         assert report_cells(get_page(director, "/director/report?month=2027-01"))["messages"] == "1"
         assert report_cells(get_page(director, "/director/report?month=2027-03"))["messages"] == "1"
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+
+def test_the_weekly_chart_of_a_month_counts_only_that_months_days(world, as_user):
+    """February 2027 starts on a Monday and ends on a Sunday: 4 weeks. A message on Sunday
+    31 January is in no bucket of February, one on 1 February in the first."""
+    k = world.kindergarten
+    with time_machine.travel(REPORT_NOW, tick=False):
+        chat = f.make_chat(k, world.educator, group=world.group, created_at=msk(2027, 1, 5))
+        post(chat, world.educator, msk(2027, 1, 31, 12))
+        post(chat, world.parent, msk(2027, 2, 1, 12))
+        post(chat, world.educator, msk(2027, 3, 1, 12))  # March
+        doc = get_page(as_user(world.director), "/director/report?month=2027-02")
+        chart = doc.by_id("chart-weekly")
+        titles = [t.text for t in chart.find_all("title")]
+    assert len(chart.find_all("rect")) == 4
+    assert titles[0].endswith(": 1") and all(t.endswith(": 0") for t in titles[1:])
+    # and a month that starts mid-week: its first bucket starts on the 1st
+    with time_machine.travel(REPORT_NOW, tick=False):
+        doc = get_page(as_user(world.director), "/director/report?month=2027-01")
+        titles = [t.text for t in doc.by_id("chart-weekly").find_all("title")]
+    assert titles[0].startswith("1 янв")  # Friday 1 January, not Monday 28 December
+    assert titles[-1].endswith(": 1")  # the week of 25–31 January: the educator wrote
+
+
+def test_an_educator_sees_only_the_groups_chats_they_are_in(world, as_user):
+    """A chat the director made for the group, without the educator, stays out of the
+    educator's group page (the chat itself is 404 for them), and in the director's."""
+    committee = f.make_chat(
+        world.kindergarten,
+        world.director,
+        title="Родительский комитет «Солнышко»",
+        group=world.group,
+        members=[world.parent],
+    )
+    mine = f.make_chat(world.kindergarten, world.educator, group=world.group)
+    educator = as_user(world.educator)
+    assert educator.get(f"/chats/{committee.id}").status_code == 404
+    page = educator.get(f"/groups/{world.group.id}").get_data(as_text=True)
+    assert "Родительский комитет" not in page and f'id="chat-{mine.id}"' in page
+    page = as_user(world.director).get(f"/groups/{world.group.id}").get_data(as_text=True)
+    assert "Родительский комитет" in page
+
+
+def test_a_hand_over_in_the_log_names_the_colleague_as_they_are_now(world, as_user):
+    from sferum_lite.models import ModerationEntry
+
+    chat = f.make_chat(world.kindergarten, world.educator, group=world.group)
+    colleague = f.make_parent(world.kindergarten, "Прежняя Коллега")  # no staff any more
+    db.session.add(
+        ModerationEntry(
+            kindergarten_id=world.kindergarten.id,
+            chat_id=chat.id,
+            action="handover",
+            member_id=world.educator.id,
+            details={"successor": colleague.id, "successor_name": "Прежняя Коллега"},
+        )
+    )
+    db.session.commit()
+    director = as_user(world.director)
+    assert "передан(а): Прежняя Коллега" in director.get("/moderation/log").get_data(as_text=True)
+    assert (
+        as_user(colleague)
+        .post("/profile/delete", data={"password": f.PASSWORD, "confirm": "УДАЛИТЬ"})
+        .status_code
+        == 303
+    )
+    page = director.get("/moderation/log").get_data(as_text=True)
+    assert "Прежняя Коллега" not in page and "передан(а): Удалённый пользователь" in page

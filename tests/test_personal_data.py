@@ -23,6 +23,7 @@ from sferum_lite.models import (
     ConsentText,
     JoinRequest,
     Message,
+    MessageEdit,
     ParentChild,
     Poll,
     PollOption,
@@ -613,3 +614,114 @@ def test_a_deleted_name_reads_outside_a_request_too(world, chat):
         assert reload(world.parent).name == "Удалённый пользователь"
         name = db.session.scalar(select(User.name).where(User.id == world.parent.id))
         assert name == "Удалённый пользователь"  # read in SQL, too
+
+
+# --- what a deletion cleans besides the account (found in review) -------------------------------
+
+
+def test_names_leave_the_audit_log_with_the_account(world, chat, as_user):
+    parent = as_user(world.parent)
+    assert parent.post("/profile", data={"name": "Екатерина Новая"}).status_code == 303
+    renamed = audit_rows("account.renamed")
+    assert renamed and renamed[0].details["old"] == "Екатерина Петрова"
+    assert parent.post("/profile/delete", data=CONFIRM).status_code == 303
+    db.session.expire_all()
+    rows = db.session.scalars(select(AuditLog).where(AuditLog.target_id == world.parent.id))
+    text = " ".join(json.dumps(row.details, ensure_ascii=False) for row in rows)
+    assert "Екатерина" not in text
+    assert audit_rows("account.renamed")  # what happened stays, without the names
+
+
+def test_a_dismissed_educators_name_leaves_the_audit_log(world, director_client, as_user):
+    lone = f.make_staff(world.kindergarten, "Вера Уходящая", groups=[world.group])
+    assert director_client.post(f"/admin/staff/{lone.id}/dismiss").status_code == 303
+    assert "Вера Уходящая" in json.dumps(
+        [r.details for r in audit_rows("staff.dismissed")], ensure_ascii=False
+    )
+    assert as_user(reload(lone)).post("/profile/delete", data=CONFIRM).status_code == 303
+    db.session.expire_all()
+    every = db.session.scalars(select(AuditLog)).all()
+    assert "Вера Уходящая" not in json.dumps([r.details for r in every], ensure_ascii=False)
+
+
+def test_a_block_ends_with_the_account(world, chat, as_user, director_client):
+    from sferum_lite.models import Block
+
+    block = Block(
+        chat_id=chat.id,
+        user_id=world.parent.id,
+        rules_id=chat.rules_id,
+        clause=1,
+        ends_at=utcnow() + timedelta(days=3),
+        created_by_id=world.educator.id,
+    )
+    db.session.add(block)
+    db.session.commit()
+    page = director_client.get("/director/chats?sort=blocks").get_data(as_text=True)
+    assert 'data-label="Блокировки">1<' in page
+    assert as_user(world.parent).post("/profile/delete", data=CONFIRM).status_code == 303
+    assert reload(block).lifted_at is not None
+    page = director_client.get("/director/chats?sort=blocks").get_data(as_text=True)
+    assert 'data-label="Блокировки">1<' not in page
+
+
+def test_what_they_deleted_themselves_loses_its_words(world, chat, as_user):
+    parent = as_user(world.parent)
+    gone = f.make_message(chat, world.parent, "Первая версия")
+    db.session.add(MessageEdit(message_id=gone.id, text="Совсем первая", created_at=utcnow()))
+    gone.deleted_at, gone.deleted_by_id = utcnow(), world.parent.id
+    kept = f.make_message(chat, world.parent, "Остаётся в чате")
+    db.session.commit()
+    assert parent.post("/profile/delete", data=CONFIRM).status_code == 303
+    assert reload(gone).text == ""
+    assert count(MessageEdit, message_id=gone.id) == 0
+    assert reload(kept).text == "Остаётся в чате"
+
+
+def test_a_direct_chat_title_is_rebuilt_from_the_two_people(world, as_user):
+    world.educator.name = "Анна — логопед"
+    db.session.commit()
+    direct = f.make_chat(
+        world.kindergarten,
+        world.educator,
+        kind="direct",
+        title="Анна — логопед — Екатерина Петрова",
+        direct_key=f"{world.educator.id}:{world.parent.id}",
+        members=[world.parent],
+    )
+    assert as_user(world.parent).post("/profile/delete", data=CONFIRM).status_code == 303
+    assert reload(direct).title == f"Анна — логопед — {DELETED}"
+
+
+def test_a_parent_without_a_child_yet_is_logged_as_a_parent(world, as_user):
+    newcomer = f.make_parent(world.kindergarten, "Новенькая Мама")
+    assert as_user(newcomer).post("/profile/delete", data=CONFIRM).status_code == 303
+    (entry,) = audit_rows("account.deleted")
+    assert entry.details["role"] == "parent"
+
+
+def test_my_data_has_my_votes_reports_and_confirmations(world, chat, as_user):
+    from sferum_lite.models import Confirmation, PollVote, Report
+
+    message = f.make_message(chat, world.educator, "Важное", important=True)
+    poll = Poll(message_id=message.id, question="Придёте на утренник?")
+    db.session.add(poll)
+    db.session.flush()
+    yes = PollOption(poll_id=poll.id, position=0, text="Придём")
+    db.session.add(yes)
+    db.session.flush()
+    db.session.add_all(
+        [
+            PollVote(poll_id=poll.id, user_id=world.parent.id, option_id=yes.id),
+            Confirmation(message_id=message.id, user_id=world.parent.id),
+            Report(
+                chat_id=chat.id, message_id=message.id, reporter_id=world.parent.id, reason="Ой"
+            ),
+        ]
+    )
+    db.session.commit()
+    data = json.loads(as_user(world.parent).get("/profile/data").get_data(as_text=True))
+    assert data["poll_votes"][0]["option"] == "Придём"
+    assert data["confirmations"][0]["message_id"] == message.id
+    assert data["reports"][0]["reason"] == "Ой"
+    assert data["objections"] == []

@@ -11,6 +11,8 @@ def record(actor, action: str, target=None, *, kindergarten_id: int | None = Non
 
     Never pass passwords, tokens or message text: the log is read by people.
     """
+    if hasattr(target, "_get_current_object"):  # current_user: log the person, not the proxy
+        target = target._get_current_object()
     if target is not None and getattr(target, "id", 0) is None:
         db.session.flush()  # a new object gets its id
     if kindergarten_id is None:

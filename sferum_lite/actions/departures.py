@@ -190,6 +190,5 @@ def hand_over(actor: User, chat: Chat, member: User, successor: User | None) -> 
         chat,
         "handover",
         member=member,
-        successor=successor.id,
-        successor_name=successor.name,
+        successor=successor.id,  # an id: the log shows the name as it is now
     )

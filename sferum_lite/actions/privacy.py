@@ -4,12 +4,14 @@ messages stay in the chats signed «Удалённый пользователь�
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from ..database import begin_write
 from ..extensions import db
 from ..models import (
     DELETED_NAME_RU,
+    AuditLog,
+    Block,
     Chat,
     ChatMember,
     ChatRemoval,
@@ -17,6 +19,7 @@ from ..models import (
     Group,
     JoinRequest,
     Message,
+    MessageEdit,
     ParentChild,
     User,
     UserSession,
@@ -51,6 +54,31 @@ def deletion_refusal(user: User) -> str | None:
     return None
 
 
+NAME_KEYS = ("name", "old", "new", "educator")
+
+
+def _scrub_names(user: User) -> None:
+    """The administration's audit rows about the person keep what happened, not their name:
+    renames, verification, roles, dismissal, hand-over, being attached to a group. (The
+    moderation log is append-only and names people by id; it shows the placeholder now.)"""
+    rows = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.kindergarten_id == user.kindergarten_id,
+            # "localproxy": rows written before `record` unwrapped current_user
+            AuditLog.target_type.in_(("user", "localproxy")) & (AuditLog.target_id == user.id)
+            | AuditLog.action.in_(("group.educator_attached", "group.educator_detached")),
+        )
+    )
+    for row in rows:
+        about = (
+            row.target_id == user.id
+            and row.target_type in ("user", "localproxy")
+            or (row.details or {}).get("educator_id") == user.id
+        )
+        if about and any(key in (row.details or {}) for key in NAME_KEYS):
+            row.details = {k: v for k, v in row.details.items() if k not in NAME_KEYS}
+
+
 def do_delete_account(user: User) -> None:
     """Erase the person's data and end every session; the messages stay, anonymous."""
     begin_write()
@@ -73,24 +101,42 @@ def do_delete_account(user: User) -> None:
     chats = db.session.scalar(
         select(func.count()).select_from(ChatMember).where(ChatMember.user_id == user.id)
     )
-    # a direct chat is titled «educator — parent»: the other person's name stays, theirs goes;
-    # the chat closes, there is nobody left to answer
+    # a direct chat is titled «educator — parent»: rebuilt from who the two are, with the
+    # placeholder for them; the chat closes, there is nobody left to answer
     for chat in db.session.scalars(
         select(Chat).where(
             Chat.kind == "direct",
             Chat.direct_key.like(f"%:{user.id}") | Chat.direct_key.like(f"{user.id}:%"),
         )
     ):
-        educator, _sep, parent = chat.title.partition(" — ")
-        if chat.direct_key.startswith(f"{user.id}:"):
-            chat.title = f"{DELETED_NAME_RU} — {parent}"
+        educator_id, _sep, parent_id = chat.direct_key.partition(":")
+        other = db.session.get(User, int(parent_id if educator_id == str(user.id) else educator_id))
+        other_name = other.stored_name if other is not None else DELETED_NAME_RU
+        if educator_id == str(user.id):
+            chat.title = f"{DELETED_NAME_RU} — {other_name}"
         else:
-            chat.title = f"{educator} — {DELETED_NAME_RU}"
+            chat.title = f"{other_name} — {DELETED_NAME_RU}"
         chat.archived_at = chat.archived_at or now
+    # a block ends with the membership: nobody is blocked in a chat they are not in
+    db.session.execute(
+        update(Block)
+        .where(Block.user_id == user.id, Block.lifted_at.is_(None), Block.ends_at > now)
+        .values(lifted_at=now)
+    )
+    # what they deleted themselves is gone for everyone: its words go now, with earlier
+    # versions (a moderator's deletion stays whole in the moderation log, reg 004 §21)
+    own_deleted = select(Message.id).where(
+        Message.author_id == user.id,
+        Message.deleted_at.is_not(None),
+        Message.deleted_clause.is_(None),
+    )
+    db.session.execute(delete(MessageEdit).where(MessageEdit.message_id.in_(own_deleted)))
+    db.session.execute(update(Message).where(Message.id.in_(own_deleted)).values(text=""))
+    _scrub_names(user)
     for model in (ParentChild, ChatMember, JoinRequest, ChatRemoval, UserSession):
         db.session.execute(delete(model).where(model.user_id == user.id))
     # a parent who once worked here is logged as the parent they are now
-    role = "parent" if groups else "former staff"
+    role = "former staff" if not groups and (user.position or user.dismissed_at) else "parent"
     user.stored_name = ""
     user.phone = None
     user.email = f"deleted-{user.id}@deleted.invalid"  # the table wants a login; this is none

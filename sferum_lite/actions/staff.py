@@ -165,8 +165,9 @@ def do_dismiss_staff(actor: User, member: User, successor: User | None = None) -
 
 def do_hand_over_direction(actor: User, successor: User) -> None:
     """The director's role passes to `successor` (verified staff); the former director stays
-    as a deputy head with the administrator's role, and may then be dismissed or leave."""
-    begin_write()
+    as a deputy head with the administrator's role, and may then be dismissed or leave. One
+    hand-over at a time (two tabs must not make two directors)."""
+    begin_write(f"direction-{actor.kindergarten_id}")
     db.session.refresh(actor)
     db.session.refresh(successor)
     if not can_hand_over_direction(actor, successor):

@@ -118,6 +118,7 @@ def group(group_id):
     group = access_group(current_user, group_id)
     chats = dashboard.group_chats(group)
     accesses = chat_accesses(current_user, [c.chat for c in chats])
+    chats = [c for c in chats if c.chat.id in accesses]  # an educator: the chats they are in
     today = local_today()
     first = today - timedelta(dashboard.CHART_DAYS - 1)
     _total, per_group = dashboard.daily_messages(group.kindergarten_id, first, today, [group])
@@ -185,7 +186,7 @@ def report():
         groups=groups,
         daily=total,
         per_group=per_group,
-        weekly=dashboard.weekly_active(kindergarten.id, first, last),
+        weekly=dashboard.weekly_active(kindergarten.id, first, last, clip=True),
         authors=dashboard.month_authors(kindergarten.id, first, last),
         totals=dashboard.month_totals(rows),
         figures=dashboard.figures(dashboard.chat_rows(kindergarten.id), groups),

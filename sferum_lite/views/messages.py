@@ -131,6 +131,9 @@ def _reply_in(access, message_id):
     return message
 
 
+DB_INT_MAX = 2**31 - 1  # the largest id or revision an INTEGER column holds
+
+
 @bp.route("/chats/<int:chat_id>/earlier")
 def earlier(chat_id):
     """Older messages: «Показать ранее»."""
@@ -138,6 +141,7 @@ def earlier(chat_id):
     before = request.args.get("before", type=int)
     if before is None or before < 1:
         abort(400)
+    before = min(before, DB_INT_MAX)  # no id is larger (PostgreSQL refuses a larger number)
     messages, more = chat_view.latest_messages(access.chat.id, before=before)
     context = {
         "access": access,
@@ -467,7 +471,7 @@ def _cursor(raw) -> int:
         abort(400)
     if value < 0 or value > 2**62:
         abort(400)
-    return value
+    return min(value, DB_INT_MAX)  # no revision is larger
 
 
 def _updates(access, after: int) -> tuple[str, int]:

@@ -595,6 +595,7 @@ def _log_response(kindergarten_id, access=None, *, csv=False):
         entries=entries,
         more=more,
         files=moderation_view.deleted_attachments(entries),
+        successors=moderation_view.handover_successors(entries),
         args=_args(),
     )
 
