@@ -472,15 +472,19 @@ def _messages_by(kindergarten_id: int, bucket, *columns):
 
 
 def daily_messages(
-    kindergarten_id: int, first: date, last: date, groups: list[Group]
+    kindergarten_id: int, first: date, last: date, groups: list[Group], *, only: bool = False
 ) -> tuple[Series, list[Series]]:
     """Messages per day from `first` to `last` (local days): the whole kindergarten, and one
-    series per group (chats without a group count in the total only). One query."""
+    series per group (chats without a group count in the total only); with `only`, just the
+    chats of `groups` are read. One query."""
     days = [first + timedelta(n) for n in range((last - first).days + 1)]
     bucket = _buckets(days, last + timedelta(1))
     total = [0] * len(days)
     per_group = defaultdict(lambda: [0] * len(days))
-    for i, group_id, n in db.session.execute(_messages_by(kindergarten_id, bucket, Chat.group_id)):
+    query = _messages_by(kindergarten_id, bucket, Chat.group_id)
+    if only:
+        query = query.where(Chat.group_id.in_([g.id for g in groups]))
+    for i, group_id, n in db.session.execute(query):
         total[i] += n
         if group_id is not None:
             per_group[group_id][i] += n

@@ -121,7 +121,9 @@ def group(group_id):
     chats = [c for c in chats if c.chat.id in accesses]  # an educator: the chats they are in
     today = local_today()
     first = today - timedelta(dashboard.CHART_DAYS - 1)
-    _total, per_group = dashboard.daily_messages(group.kindergarten_id, first, today, [group])
+    _total, per_group = dashboard.daily_messages(
+        group.kindergarten_id, first, today, [group], only=True
+    )
     return page(
         "director/group.html",
         group=group,
