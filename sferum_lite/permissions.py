@@ -318,13 +318,6 @@ def sees_dashboard(user) -> bool:
     return is_admin(user)
 
 
-def can_delete_account(user) -> bool:
-    """A person deletes their own account (152-FZ) — but not while they are the head or staff
-    of the kindergarten: the director hands over first, staff are dismissed first (their
-    chats pass to a colleague)."""
-    return is_signed_in(user) and not user.is_director and not is_staff(user)
-
-
 def sees_moderation_log(user) -> bool:
     """The whole kindergarten's moderation log: the director and the administrators."""
     return is_admin(user)

@@ -59,6 +59,38 @@ def test_an_empty_database_upgrades_to_head_and_back(tmp_path):
 
 
 @sqlite_only
+def test_0005_types_audit_rows_about_current_user_as_a_user(tmp_path):
+    """Before `record` unwrapped current_user, a row about the signed-in person (a rename)
+    was typed "localproxy"; the migration makes it a row about a user, so the person's
+    deletion finds it."""
+    url = "sqlite:///" + str(tmp_path / "old.sqlite3")
+    app = create_app(app_config(url), instance_path=str(tmp_path))
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO kindergarten (id, name, timezone, work_start, "
+                    "work_end, work_days, apology_hours, created_at) VALUES "
+                    "(1, 'Сад', 'Europe/Moscow', '07:00:00', '19:00:00', "
+                    "'12345', 24, '2026-01-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_log (kindergarten_id, action, "
+                    "target_type, target_id, details, created_at) VALUES "
+                    "(1, 'account.renamed', 'localproxy', 7, '{}', "
+                    "'2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            kind = connection.execute(text("SELECT target_type FROM audit_log")).scalar()
+        assert kind == "user"
+        db.engine.dispose()
+
+
 def test_pragmas_on_a_fresh_connection(db_ctx):
     db.engine.dispose()  # the next connection is a new one
     with db.engine.connect() as connection:

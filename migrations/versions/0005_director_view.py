@@ -1,7 +1,8 @@
 """The director's view and personal data: when an account was deleted (152-FZ), and covering
 indexes for counting a chat's messages in a period and who wrote in one (the figures and charts;
 bench/dashboard.py measured them on a million messages). The author's index grows into the
-second one.
+second one. Audit rows written with `current_user` as their target were typed "localproxy";
+they are about a user.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +21,7 @@ depends_on = None
 
 
 def upgrade():
+    op.execute("UPDATE audit_log SET target_type = 'user' WHERE target_type = 'localproxy'")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("message", schema=None) as batch_op:

@@ -25,7 +25,7 @@ from ..models import (
     UserSession,
     utcnow,
 )
-from ..permissions import can_delete_account, is_staff
+from ..permissions import is_staff
 from . import ActionError
 from .audit import record
 
@@ -49,8 +49,6 @@ def deletion_refusal(user: User) -> str | None:
             "оформить увольнение — ваши чаты перейдут коллеге. Затем удалите учётную запись "
             "здесь."
         )
-    if not can_delete_account(user):  # pragma: no cover - the cases above are all there is
-        return _("Эту учётную запись сейчас нельзя удалить.")
     return None
 
 
@@ -64,17 +62,12 @@ def _scrub_names(user: User) -> None:
     rows = db.session.scalars(
         select(AuditLog).where(
             AuditLog.kindergarten_id == user.kindergarten_id,
-            # "localproxy": rows written before `record` unwrapped current_user
-            AuditLog.target_type.in_(("user", "localproxy")) & (AuditLog.target_id == user.id)
+            (AuditLog.target_type == "user") & (AuditLog.target_id == user.id)
             | AuditLog.action.in_(("group.educator_attached", "group.educator_detached")),
         )
     )
     for row in rows:
-        about = (
-            row.target_id == user.id
-            and row.target_type in ("user", "localproxy")
-            or (row.details or {}).get("educator_id") == user.id
-        )
+        about = row.target_type == "user" or (row.details or {}).get("educator_id") == user.id
         if about and any(key in (row.details or {}) for key in NAME_KEYS):
             row.details = {k: v for k, v in row.details.items() if k not in NAME_KEYS}
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import dashboard, queries
-from ..forms import ChatInviteForm, EmptyForm, RemindForm, ReportMonthForm, local_today
+from ..forms import ChatInviteForm, RemindForm, ReportMonthForm, local_today
 from ..i18n import local_datetime
 from ..models import utcnow
 from ..permissions import access_group, chat_accesses, sees_dashboard
@@ -132,7 +132,6 @@ def group(group_id):
         daily=per_group[0],
         remind_form=RemindForm(formdata=None),
         invite_form=ChatInviteForm(formdata=None),
-        empty_form=EmptyForm(formdata=None),
         roster=dashboard.group_children_counts(group.kindergarten_id).get(group.id, 0),
     )
 
