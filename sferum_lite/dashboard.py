@@ -633,6 +633,61 @@ def month_chats(kindergarten_id: int, first: date, last: date) -> list[MonthChat
     return rows
 
 
+@dataclass
+class MonthReport:
+    """«Отчёт об использовании»: what happened in the month, and where things stand now."""
+
+    first: date
+    last: date
+    rows: list[MonthChat]
+    totals: MonthChat
+    authors: int
+    groups: list[GroupRow]
+    figures: Figures
+    daily: Series
+    per_group: list[Series]
+    weekly: Series
+
+
+def month_report(kindergarten_id: int, month: date) -> MonthReport:
+    first, last = month_bounds(month)
+    groups = group_rows(kindergarten_id)
+    rows = month_chats(kindergarten_id, first, last)
+    daily, per_group = daily_messages(kindergarten_id, first, last, [g.group for g in groups])
+    return MonthReport(
+        first=first,
+        last=last,
+        rows=rows,
+        totals=month_totals(rows),
+        authors=month_authors(kindergarten_id, first, last),
+        groups=groups,
+        figures=figures(chat_rows(kindergarten_id), groups),
+        daily=daily,
+        per_group=per_group,
+        weekly=weekly_active(kindergarten_id, first, last, clip=True),
+    )
+
+
+def report_months(since: date, latest: date) -> list[date]:
+    """The months a report can be made for, newest first: from the kindergarten's first month
+    in the app (`since`) to the current one (`latest`), ten years at most."""
+    month, months = latest.replace(day=1), []
+    while month >= since.replace(day=1) and len(months) < 120:
+        months.append(month)
+        month = (month - timedelta(1)).replace(day=1)
+    return months or [latest.replace(day=1)]
+
+
+def recent_activity(kindergarten_id: int, today: date, groups: list[Group]):
+    """The dashboard's charts: messages per day for CHART_DAYS days (in all and per group),
+    and people who wrote per week for CHART_WEEKS weeks, up to `today`."""
+    daily, per_group = daily_messages(
+        kindergarten_id, today - timedelta(CHART_DAYS - 1), today, groups
+    )
+    weekly = weekly_active(kindergarten_id, today - timedelta(7 * (CHART_WEEKS - 1)), today)
+    return daily, per_group, weekly
+
+
 def month_totals(rows: list[MonthChat]) -> MonthChat:
     """The month's figures summed over the chats (authors are counted by `month_authors`)."""
     total = MonthChat(chat=None, group_name="")

@@ -144,24 +144,30 @@ def _profile_page(*, profile_form=None, password_form=None, status=None):
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        # wrong current passwords count like failed sign-ins: a stolen session can't guess on
-        key = login_key(current_user.login)
-        minutes = lockout_minutes(key)
-        if minutes:
-            form.form_errors.append(locked_out_message(minutes))
-            return _profile_page(password_form=form, status=429)
-        if not verify_password(current_user.password_hash, form.current_password.data):
-            do_record_failed_login(key)
-            minutes = lockout_minutes(key)
-            if minutes:
-                form.form_errors.append(locked_out_message(minutes))
-                return _profile_page(password_form=form, status=429)
-            form.current_password.errors = [_("Текущий пароль введён неверно.")]
-        else:
+        status = _password_again(form, form.current_password, _("Текущий пароль введён неверно."))
+        if status is None:
             do_change_password(current_user, form.password.data)
             flash(_("Пароль изменён. На других устройствах нужно войти заново."), "success")
             return see_other("auth.profile")
+        return _profile_page(password_form=form, status=status)
     return _profile_page(password_form=form)
+
+
+def _password_again(form, field, wrong: str) -> int | None:
+    """The signed-in person's password typed again: None when right, else the status to answer
+    (422 with `wrong` on the field, 429 when locked). Wrong passwords count like failed
+    sign-ins, so a stolen session can't guess on; the try that locks says so at once."""
+    key = login_key(current_user.login)
+    if not lockout_minutes(key):
+        if verify_password(current_user.password_hash, field.data):
+            return None
+        do_record_failed_login(key)
+    minutes = lockout_minutes(key)
+    if minutes:
+        form.form_errors.append(locked_out_message(minutes))
+        return 429
+    field.errors = [wrong]
+    return 422
 
 
 @bp.route("/profile/sessions/end", methods=["POST"])
@@ -203,20 +209,9 @@ def delete_account():
         return page("auth/delete.html", form=form, refusal=refusal, status=status)
     if not form.validate_on_submit():
         return page("auth/delete.html", form=form, refusal=None)
-    # wrong passwords count like failed sign-ins: a stolen session can't guess on
-    key = login_key(current_user.login)
-    minutes = lockout_minutes(key)
-    if minutes:
-        form.form_errors.append(locked_out_message(minutes))
-        return page("auth/delete.html", form=form, refusal=None, status=429)
-    if not verify_password(current_user.password_hash, form.password.data):
-        do_record_failed_login(key)
-        minutes = lockout_minutes(key)
-        if minutes:  # that was the last try allowed: say so now, as sign-in does
-            form.form_errors.append(locked_out_message(minutes))
-            return page("auth/delete.html", form=form, refusal=None, status=429)
-        form.password.errors = [_("Пароль введён неверно.")]
-        return page("auth/delete.html", form=form, refusal=None, status=422)
+    status = _password_again(form, form.password, _("Пароль введён неверно."))
+    if status is not None:
+        return page("auth/delete.html", form=form, refusal=None, status=status)
     try:
         do_delete_account(current_user)
     except ActionError as error:

@@ -29,16 +29,6 @@ def _kindergarten_id() -> int:
     return current_user.kindergarten_id
 
 
-def _charts(kindergarten_id: int, groups):
-    today = local_today()
-    first = today - timedelta(dashboard.CHART_DAYS - 1)
-    total, per_group = dashboard.daily_messages(kindergarten_id, first, today, groups)
-    weeks = dashboard.weekly_active(
-        kindergarten_id, today - timedelta(7 * (dashboard.CHART_WEEKS - 1)), today
-    )
-    return total, per_group, weeks
-
-
 @bp.route("/director/")
 @login_required
 def index():
@@ -46,7 +36,9 @@ def index():
     kindergarten_id = _kindergarten_id()
     rows = dashboard.chat_rows(kindergarten_id)
     groups = dashboard.group_rows(kindergarten_id)
-    total, per_group, weeks = _charts(kindergarten_id, [g.group for g in groups])
+    total, per_group, weeks = dashboard.recent_activity(
+        kindergarten_id, local_today(), [g.group for g in groups]
+    )
     return page(
         "director/index.html",
         figures=dashboard.figures(rows, groups),
@@ -139,16 +131,13 @@ def group(group_id):
 # --- the monthly report -------------------------------------------------------------------------
 
 
-def _months(kindergarten) -> list[date]:
-    """The months a report can be made for, newest first: from the kindergarten's first month
-    in the app to the current one."""
-    latest = local_today().replace(day=1)
-    start = kindergarten.created_at.date().replace(day=1)
-    months = []
-    while latest >= start and len(months) < 120:
-        months.append(latest)
-        latest = (latest - timedelta(1)).replace(day=1)
-    return months or [local_today().replace(day=1)]
+def _months() -> list[date]:
+    return dashboard.report_months(current_user.kindergarten.created_at.date(), local_today())
+
+
+def _bad_month(form):
+    """The report's page with the month's error (for the CSV too: a person reads it)."""
+    return page("director/report.html", form=form, months=_months(), report=None, status=422)
 
 
 def _report_month():
@@ -163,34 +152,15 @@ def _report_month():
 def report():
     """«Отчёт об использовании» for a month, to print (a print stylesheet)."""
     _require_dashboard()
-    kindergarten = current_user.kindergarten
     form, first = _report_month()
-    months = _months(kindergarten)
     if first is None:
-        return page("director/report.html", form=form, months=months, report=None, status=422)
-    first, last = dashboard.month_bounds(first)
-    today = local_today()
-    groups = dashboard.group_rows(kindergarten.id)
-    rows = dashboard.month_chats(kindergarten.id, first, last)
-    total, per_group = dashboard.daily_messages(
-        kindergarten.id, first, last, [g.group for g in groups]
-    )
+        return _bad_month(form)
     return page(
         "director/report.html",
         form=form,
-        months=months,
-        report=True,
-        first=first,
-        last=last,
-        partial=last >= today,
-        rows=rows,
-        groups=groups,
-        daily=total,
-        per_group=per_group,
-        weekly=dashboard.weekly_active(kindergarten.id, first, last, clip=True),
-        authors=dashboard.month_authors(kindergarten.id, first, last),
-        totals=dashboard.month_totals(rows),
-        figures=dashboard.figures(dashboard.chat_rows(kindergarten.id), groups),
+        months=_months(),
+        report=dashboard.month_report(_kindergarten_id(), first),
+        partial=dashboard.month_bounds(first)[1] >= local_today(),
         generated=local_datetime(utcnow()),
     )
 
@@ -202,13 +172,7 @@ def report_csv():
     _require_dashboard()
     form, first = _report_month()
     if first is None:
-        return page(
-            "director/report.html",
-            form=form,
-            months=_months(current_user.kindergarten),
-            report=None,
-            status=422,
-        )
+        return _bad_month(form)
     first, last = dashboard.month_bounds(first)
     rows = dashboard.month_chats(_kindergarten_id(), first, last)
     return _csv(_("Отчёт об использовании") + f" {first:%Y-%m}.csv", dashboard.month_csv(rows))
