@@ -169,7 +169,12 @@ def chat_rows(kindergarten_id: int, now: datetime | None = None) -> list[ChatRow
     blocks = _grouped(
         select(Block.chat_id, func.count())
         .join(Chat, Chat.id == Block.chat_id)
-        .where(where, Block.lifted_at.is_(None), Block.ends_at > now)
+        # of members only: whoever left the chat is under no block there
+        .join(
+            ChatMember,
+            and_(ChatMember.chat_id == Block.chat_id, ChatMember.user_id == Block.user_id),
+        )
+        .where(where, Block.in_force(now))
         .group_by(Block.chat_id)
     )
     waiting = _grouped(

@@ -31,7 +31,6 @@ from .models import (
     Rules,
     User,
     Violation,
-    utcnow,
 )
 from .permissions import is_staff
 from .regulation import ACTION_LABELS, clause_ground, clauses
@@ -63,11 +62,7 @@ def violation_counts(chat_id: int) -> dict[int, int]:
 
 def active_blocks(chat_id: int) -> dict[int, Block]:
     """user id -> the block they are under now."""
-    found = db.session.scalars(
-        select(Block).where(
-            Block.chat_id == chat_id, Block.lifted_at.is_(None), Block.ends_at > utcnow()
-        )
-    )
+    found = db.session.scalars(select(Block).where(Block.chat_id == chat_id, Block.in_force()))
     return {block.user_id: block for block in found}
 
 

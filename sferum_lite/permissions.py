@@ -554,8 +554,7 @@ def chat_accesses(user, chats: list[Chat]) -> dict[int, ChatAccess]:
             select(Block).where(
                 Block.user_id == user.id,
                 Block.chat_id.in_(ids),
-                Block.lifted_at.is_(None),
-                Block.ends_at > now,
+                Block.in_force(now),
             )
         )
     }
@@ -576,8 +575,7 @@ def active_block(chat_id: int, user_id: int) -> Block | None:
         .where(
             Block.chat_id == chat_id,
             Block.user_id == user_id,
-            Block.lifted_at.is_(None),
-            Block.ends_at > utcnow(),
+            Block.in_force(),
         )
         .order_by(Block.ends_at.desc())
         .limit(1)

@@ -1460,3 +1460,31 @@ def test_a_hand_over_in_the_log_names_the_colleague_as_they_are_now(world, as_us
     )
     page = director.get("/moderation/log").get_data(as_text=True)
     assert "Прежняя Коллега" not in page and "передан(а): Удалённый пользователь" in page
+
+
+def test_a_block_of_someone_who_left_the_chat_is_no_active_block(world, as_user):
+    """A departure removes the member, not their block row: the table counts blocks of
+    members only."""
+    from sferum_lite.models import Block, ChatMember, utcnow
+
+    chat = f.make_chat(
+        world.kindergarten, world.educator, group=world.group, members=[world.parent]
+    )
+    db.session.add(
+        Block(
+            chat_id=chat.id,
+            user_id=world.parent.id,
+            rules_id=chat.rules_id,
+            clause=1,
+            ends_at=utcnow() + timedelta(days=3),
+            created_by_id=world.educator.id,
+        )
+    )
+    db.session.commit()
+    director = as_user(world.director)
+    (row,) = [r for r in chats_table(get_page(director, "/director/chats")) if r["id"] == chat.id]
+    assert row["Блокировки"] == "1"
+    db.session.delete(db.session.get(ChatMember, (chat.id, world.parent.id)))
+    db.session.commit()
+    (row,) = [r for r in chats_table(get_page(director, "/director/chats")) if r["id"] == chat.id]
+    assert row["Блокировки"] == "0"

@@ -112,9 +112,7 @@ def do_delete_account(user: User) -> None:
         chat.archived_at = chat.archived_at or now
     # a block ends with the membership: nobody is blocked in a chat they are not in
     db.session.execute(
-        update(Block)
-        .where(Block.user_id == user.id, Block.lifted_at.is_(None), Block.ends_at > now)
-        .values(lifted_at=now)
+        update(Block).where(Block.user_id == user.id, Block.in_force(now)).values(lifted_at=now)
     )
     # what they deleted themselves is gone for everyone: its words go now, with earlier
     # versions (a moderator's deletion stays whole in the moderation log, reg 004 §21)

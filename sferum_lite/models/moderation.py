@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +79,11 @@ class Block(db.Model):
 
     def is_active(self, now: datetime | None = None) -> bool:
         return self.lifted_at is None and (now or utcnow()) < self.ends_at
+
+    @classmethod
+    def in_force(cls, now: datetime | None = None):
+        """`is_active` in SQL."""
+        return and_(cls.lifted_at.is_(None), cls.ends_at > (now or utcnow()))
 
     def window_open(self, now: datetime | None = None) -> bool:
         """Members may still object to an early unblock."""
