@@ -58,7 +58,6 @@ def test_an_empty_database_upgrades_to_head_and_back(tmp_path):
         db.engine.dispose()
 
 
-@sqlite_only
 def test_0005_types_audit_rows_about_current_user_as_a_user(tmp_path):
     """Before `record` unwrapped current_user, a row about the signed-in person (a rename)
     was typed "localproxy"; the migration makes it a row about a user, so the person's
@@ -91,6 +90,7 @@ def test_0005_types_audit_rows_about_current_user_as_a_user(tmp_path):
         db.engine.dispose()
 
 
+@sqlite_only
 def test_pragmas_on_a_fresh_connection(db_ctx):
     db.engine.dispose()  # the next connection is a new one
     with db.engine.connect() as connection:
