@@ -91,9 +91,54 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        if connection.dialect.name != "sqlite":
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        backup_before_change(connection)
+        if connection.in_transaction():
+            connection.commit()  # reading the current revision began one; nothing was written
+        # A batch-mode step rebuilds a table (CREATE new, copy, DROP old, rename): with foreign
+        # keys on, the DROP cascades and deletes every row that points to the table. They go off
+        # for the migration — outside a transaction, where the pragma does nothing — and are
+        # checked before the commit instead.
+        raw = connection.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(
+                        "the migration would leave rows pointing nowhere; nothing was changed: "
+                        + ", ".join(sorted({f"{row[0]} -> {row[2]}" for row in broken}))
+                    )
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
-        with context.begin_transaction():
-            context.run_migrations()
+
+def backup_before_change(connection):
+    """Before a migration changes an existing SQLite database, a copy of it goes next to it."""
+    opts = context.get_context().opts
+    if opts.get("dont_mutate") or opts.get("as_sql") or "destination_rev" not in opts:
+        return  # `flask db current`, `history`…: nothing will change
+    current = context.get_context().get_current_revision()
+    if current is None:
+        return  # a new, empty database: nothing to keep
+    script = context.script
+    destination = opts["destination_rev"]
+    if destination in ("head", "heads") and current in script.get_heads():
+        return  # already up to date: nothing will change
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from sferum_lite.backup import sqlite_snapshot
+
+    database = Path(connection.engine.url.database)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = database.with_name(f"{database.name}.before-migration-from-{current}-{stamp}")
+    sqlite_snapshot(database, target)
+    logger.warning("Backup of the database before the migration: %s", target)
 
 
 if context.is_offline_mode():

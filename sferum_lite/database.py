@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import fcntl
+import logging
+import sqlite3
+import threading
 import zlib
 from pathlib import Path
 
 from flask import Flask, g, has_app_context
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -32,6 +36,108 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+log = logging.getLogger(__name__)
+
+
+class WriteLockTimeout(Exception):
+    """This process's writers queued longer than WRITE_LOCK_SECONDS: the server is too busy."""
+
+
+# --- what went wrong with the storage -------------------------------------------------------------
+
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+_READONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def storage_trouble(error: BaseException) -> str | None:
+    """Why a write failed when it is the server's storage and not the request.
+
+    "full" (the disk or a quota), "readonly" (a read-only or unwritable file system or
+    database), "busy" (the database stayed locked), "unavailable" (the database can't be
+    reached: PostgreSQL restarting, a file that can't be opened); None for anything else —
+    that is a bug and stays a 500.
+    """
+    if isinstance(error, WriteLockTimeout):
+        return "busy"
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return "unavailable"
+        error = error.orig if error.orig is not None else error
+    if isinstance(error, OSError):
+        if error.errno in _FULL_ERRNOS:
+            return "full"
+        if error.errno in _READONLY_ERRNOS:
+            return "readonly"
+        return None
+    sqlstate = getattr(error, "sqlstate", None)  # psycopg
+    if sqlstate:
+        if sqlstate.startswith("53"):  # insufficient resources: disk full, out of memory…
+            return "full"
+        if sqlstate == "25006":  # read-only transaction (a standby)
+            return "readonly"
+        if sqlstate.startswith(("08", "57P")):  # connection lost, server shutting down
+            return "unavailable"
+        if sqlstate == "55P03":  # lock not available
+            return "busy"
+        return None
+    if type(error).__module__.startswith("psycopg") and type(error).__name__ in {
+        "OperationalError",
+        "InterfaceError",
+    }:
+        return "unavailable"  # no connection at all: no SQLSTATE to go by
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        primary = code & 0xFF if code is not None else None
+        message = str(error).lower()
+        if primary == sqlite3.SQLITE_FULL or "database or disk is full" in message:
+            return "full"
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in message:
+            return "busy"
+        if primary == sqlite3.SQLITE_READONLY or "readonly database" in message:
+            return "readonly"
+        if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR) or (
+            "unable to open database" in message or "disk i/o error" in message
+        ):
+            return "unavailable"
+    return None
+
+
+# --- one writer at a time in this process ---------------------------------------------------------
+#
+# SQLite lets one writer in at a time, and its busy handler polls: under eight writers some of them
+# wait past busy_timeout and fail with "database is locked". Writers of one process therefore
+# queue on a lock of their own, taken just before BEGIN IMMEDIATE and given back when the
+# connection returns to the pool (for a session: right after its COMMIT or ROLLBACK); busy_timeout is left to settle the rare contention with another process (the
+# CLI, a backup). The lock is fair enough (FIFO under CPython's lock) and costs nothing on reads.
+
+_process_write_lock = threading.Lock()
+_LOCK_HELD = "sferum_write_lock"
+
+
+def process_write_lock() -> threading.Lock:
+    """The lock this process's SQLite writers queue on (live updates share it)."""
+    return _process_write_lock
+
+
+def _take_process_lock(connection) -> bool:
+    """Queue for this process's write turn; False when this connection holds it already."""
+    if connection.info.get(_LOCK_HELD):
+        return False
+    seconds = 30.0
+    if has_app_context():
+        from flask import current_app
+
+        seconds = float(current_app.config.get("WRITE_LOCK_SECONDS", seconds))
+    if not _process_write_lock.acquire(timeout=seconds):
+        log.error("database busy: no write turn within %.0f s", seconds)
+        raise WriteLockTimeout(f"no write turn within {seconds:.0f} s")
+    connection.info[_LOCK_HELD] = True
+    return True
+
+
+def _give_back_process_lock(info: dict) -> None:
+    if info.pop(_LOCK_HELD, False):
+        _process_write_lock.release()
 
 
 def wants_write() -> bool:
@@ -90,7 +196,24 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")
+        if not wants_write():
+            connection.exec_driver_sql("BEGIN")
+            return
+        took = _take_process_lock(connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if took:
+                _give_back_process_lock(connection.info)
+            raise
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        # The turn is given back when the connection goes back to the pool: a session does so
+        # right after its COMMIT or ROLLBACK, and so does a connection whose transaction was
+        # ended by an error or an invalidation — the turn is never leaked.
+        if record is not None:
+            _give_back_process_lock(record.info)
 
 
 def lock_for_write(name: str) -> None:
