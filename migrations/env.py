@@ -129,13 +129,13 @@ def backup_before_change(connection):
     destination = opts["destination_rev"]
     if destination in ("head", "heads") and current in script.get_heads():
         return  # already up to date: nothing will change
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
     from pathlib import Path
 
     from sferum_lite.backup import sqlite_snapshot
 
     database = Path(connection.engine.url.database)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = database.with_name(f"{database.name}.before-migration-from-{current}-{stamp}")
     sqlite_snapshot(database, target)
     logger.warning("Backup of the database before the migration: %s", target)

@@ -104,11 +104,12 @@ def storage_trouble(error: BaseException) -> str | None:
 
 # --- one writer at a time in this process ---------------------------------------------------------
 #
-# SQLite lets one writer in at a time, and its busy handler polls: under eight writers some of them
-# wait past busy_timeout and fail with "database is locked". Writers of one process therefore
+# SQLite lets one writer in at a time, and its busy handler polls: under eight writers some of
+# them wait past busy_timeout and fail with "database is locked". Writers of one process therefore
 # queue on a lock of their own, taken just before BEGIN IMMEDIATE and given back when the
-# connection returns to the pool (for a session: right after its COMMIT or ROLLBACK); busy_timeout is left to settle the rare contention with another process (the
-# CLI, a backup). The lock is fair enough (FIFO under CPython's lock) and costs nothing on reads.
+# connection returns to the pool (for a session: right after its COMMIT or ROLLBACK).
+# busy_timeout is left to settle the rare contention with another process (the CLI, a backup).
+# Reads never take it.
 
 _process_write_lock = threading.Lock()
 _LOCK_HELD = "sferum_write_lock"

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from .database import WriteLockTimeout, storage_trouble
 from .extensions import db
 
+log = logging.getLogger(__name__)
+
+# What a person is told when the server's storage, not their request, failed (503).
+STORAGE_MESSAGES = {
+    "full": _l(
+        "На сервере закончилось место. Ничего не сохранено — попробуйте позже, а если не "
+        "получится, сообщите администрации детского сада."
+    ),
+    "readonly": _l(
+        "Сервер сейчас не может ничего сохранить. Ничего не сохранено — попробуйте позже, а если "
+        "не получится, сообщите администрации детского сада."
+    ),
+    "busy": _l("Сервер занят. Ничего не сохранено — попробуйте ещё раз через минуту."),
+    "unavailable": _l(
+        "Сервер на минуту недоступен — например, перезапускается. Ничего не сохранено — "
+        "попробуйте ещё раз через минуту."
+    ),
+}
 PAGES = {
     400: (
         _l("Неверный запрос"),
@@ -45,6 +67,7 @@ PAGES = {
         _l("Некоторые поля заполнены неверно. Вернитесь назад и исправьте их."),
     ),
     429: (_l("Слишком много попыток"), _l("Подождите минуту и попробуйте снова.")),
+    503: (_l("Сервер занят"), STORAGE_MESSAGES["busy"]),
     500: (
         _l("Что-то пошло не так"),
         _l(
@@ -64,9 +87,21 @@ def error_page(code: int, message=None):
         # refused before routing (an untrusted Host): no page can be built, say it plainly
         return f"{code} {PAGES.get(code, PAGES[500])[0]}", code, {"Content-Type": "text/plain"}
     title, default_message = PAGES.get(code, PAGES[500])
-    html = render_template(
-        "errors/error.html", code=code, title=title, message=message or default_message
-    )
+    context = {"code": code, "title": title, "message": message or default_message}
+    try:
+        html = render_template("errors/error.html", **context)
+    except Exception as error:
+        if storage_trouble(error) is None and code < 500:
+            raise
+        # The page's frame asks the database (who is signed in, the kindergarten's name) and the
+        # database is what failed: the page is drawn for a visitor, without it.
+        _forget_the_database()
+        try:
+            html = render_template("errors/error.html", **context)
+        except Exception:
+            log.exception("the error page itself could not be drawn")
+            text = f"{code} {title}\n\n{context['message']}\n"
+            return text, code, {"Content-Type": "text/plain; charset=utf-8"}
     headers = {}
     if request.headers.get("HX-Request"):
         # htmx 4 swaps error answers into the request's target: show the page whole instead
@@ -74,7 +109,46 @@ def error_page(code: int, message=None):
     return html, code, headers
 
 
+def _forget_the_database() -> None:
+    from flask import g
+    from flask_login import AnonymousUserMixin
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself is gone: nothing to roll back
+        log.debug("rollback failed", exc_info=True)
+    g._login_user = AnonymousUserMixin()
+    g.kindergarten = None
+
+
+def storage_failed(error: BaseException, trouble: str):
+    """Log a storage failure at ERROR with its cause (never the request's text) and roll back."""
+    log.error(
+        "storage %s on %s %s: %s: %s",
+        trouble,
+        request.method,
+        request.path,
+        type(error).__name__,
+        str(error).splitlines()[0][:300] if str(error) else "",
+    )
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself is gone: nothing to roll back
+        log.debug("rollback after a storage failure failed too", exc_info=True)
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(OSError)
+    @app.errorhandler(WriteLockTimeout)
+    def storage_error(error: Exception):
+        trouble = storage_trouble(error)
+        if trouble is None:
+            raise error  # a bug, not the storage: Flask logs it and answers 500
+        storage_failed(error, trouble)
+        html, code, headers = error_page(503, STORAGE_MESSAGES[trouble])
+        return html, code, {**headers, "Retry-After": "30"}
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return error_page(400, CSRF_MESSAGE)
