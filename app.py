@@ -1,3 +1,3 @@
-from sferum_lite import create_app
+from sferum_lite import load_app
 
-app = create_app()
+app = load_app()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from pathlib import Path
 
 from flask import Flask, redirect, request, url_for
@@ -12,6 +14,19 @@ from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartupError(RuntimeError):
+    """The app can't start for a reason its operator can mend; the message is one line."""
+
+
+def load_app(**kwargs) -> Flask:
+    """`create_app` for `app.py`: a start that can't happen is one line on stderr, exit 1."""
+    try:
+        return create_app(**kwargs)
+    except StartupError as error:
+        print(f"sferum-lite: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 class Id(IntegerConverter):
@@ -37,7 +52,8 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     app.config.update(config_module.from_environment())
     if test_config:
         app.config.update(test_config)
-    config_module.finish(app.config, app.instance_path)
+    with _storage_at_start(app):
+        config_module.finish(app.config, app.instance_path)
     app.url_map.converters["int"] = Id
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     from .security import redact_tokens_in_logs
@@ -67,8 +83,31 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     if app.config["AUTO_MIGRATE"]:
         from .database import upgrade_database
 
-        upgrade_database(app)
+        with _storage_at_start(app):
+            upgrade_database(app)
     return app
+
+
+@contextlib.contextmanager
+def _storage_at_start(app: Flask):
+    """A read-only, full or unwritable instance folder is told in one line, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .database import storage_trouble
+
+    try:
+        yield
+    except (OSError, DBAPIError) as error:
+        trouble = storage_trouble(error)
+        if trouble is None and not isinstance(error, OSError):
+            raise
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        where = getattr(cause, "filename", None) or app.instance_path
+        what = getattr(cause, "strerror", None) or str(cause).splitlines()[0]
+        raise StartupError(
+            f"cannot start: {where}: {what}. The instance folder ({app.instance_path}) must be "
+            "writable: it holds the database, the uploads and the keys."
+        ) from error
 
 
 def _init_extensions(app: Flask) -> None:
@@ -78,7 +117,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(
         app,
         db,

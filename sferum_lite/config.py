@@ -55,6 +55,11 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_ENABLED = True
+    # Redis (or whatever holds the limits) away: count in this process's memory meanwhile and
+    # log it, rather than refuse every sign-in
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    SQLITE_BUSY_TIMEOUT_MS = 5000  # another process writing (the CLI, a backup): wait this long
+    WRITE_LOCK_SECONDS = 30  # how long a write waits for its turn before "сервер занят" (503)
     SESSION_DAYS = 30
     MAX_UPLOAD_MB = 160  # ten 15 MB photos in one message, with room to spare
     UPLOAD_FOLDER: str | None = None
@@ -128,6 +133,11 @@ def finish(config, instance_path: str) -> None:
         config["UPLOAD_FOLDER"] = str(Path(instance_path) / "uploads")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = secret_key_from_instance(instance_path)
+    # a connection the database dropped (PostgreSQL restarted) is found out before it is used
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
+        **config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(config["SESSION_DAYS"]))
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
     https = str(config.get("BASE_URL", "")).startswith("https://")

@@ -183,15 +183,19 @@ def is_sqlite(engine: Engine | None = None) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, busy_timeout_ms: int = 5000) -> None:
     if engine.dialect.name != "sqlite":
         return
+    pragmas = [
+        f"PRAGMA busy_timeout={int(busy_timeout_ms)}" if p.startswith("PRAGMA busy_timeout") else p
+        for p in SQLITE_PRAGMAS
+    ]
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see module doc
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
