@@ -442,6 +442,8 @@ class Message(db.Model):
         # wrote in one: covering indexes, the table itself is never read (bench/dashboard.py)
         Index("ix_message_chat_created", "chat_id", "created_at", "deleted_at", "author_id"),
         Index("ix_message_author_created", "author_id", "created_at", "deleted_at"),
+        # a post sent again with its composer's token finds the first one (migration 0006)
+        Index("ix_message_author_client_token", "author_id", "client_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -465,6 +467,9 @@ class Message(db.Model):
     rev: Mapped[int] = mapped_column(Integer, default=0)  # the chat's rev at the last change
     created_rev: Mapped[int] = mapped_column(Integer, default=0)  # ... and at posting
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the token the composer sent with it: the same post sent again is this message, not a
+    # second one (NULL for messages posted otherwise)
+    client_token: Mapped[str | None] = mapped_column(String(64))
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
