@@ -273,10 +273,25 @@ def stored_path(upload_dir: Path, name: str) -> Path:
     return Path(upload_dir) / name
 
 
+def _fsync_dir(path: Path) -> None:
+    """Flush a directory's entries (a file renamed into it) to disk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def store(upload_dir: Path, data: bytes, suffix: str) -> str:
-    """Write the bytes under a new random name (returned) with `suffix` (".jpg" or "jpg")."""
+    """Write the bytes under a new random name (returned) with `suffix` (".jpg" or "jpg").
+
+    Durable when it returns: the file's bytes and its name in the folder are both on disk, so a
+    row committed after it never points at a file a power cut took away. Nothing is left behind
+    when it fails (a full disk): neither the temporary file nor a half-written one.
+    """
     name = secrets.token_urlsafe(24) + "." + suffix.lstrip(".")
     target = stored_path(upload_dir, name)  # refuses a suffix we don't store
+    upload_dir = Path(upload_dir)
     upload_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=upload_dir, prefix=".upload-", suffix=".tmp")
     try:
@@ -286,8 +301,10 @@ def store(upload_dir: Path, data: bytes, suffix: str) -> str:
             os.fsync(out.fileno())
         os.chmod(temp, 0o640)
         os.replace(temp, target)
+        _fsync_dir(upload_dir)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
         raise
     return name
 
