@@ -15,9 +15,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import media
-from ..database import begin_write
+from ..database import begin_write, lock_for_write
 from ..extensions import db
 from ..live import chat_topic, kindergarten_topic, publish_after_commit
 from ..models import (
@@ -79,7 +80,10 @@ def bump(chat_id: int, message: Message | None = None, *, activity: bool = False
 
 
 def _store(uploads: list[Upload]) -> None:
-    """Write the files before the transaction: slow disk work never holds the write lock."""
+    """Write the files before the transaction: slow disk work never holds the write lock.
+
+    Each name is noted as soon as its file is written, so `_unstore` removes every file already
+    written when a later one fails (a disk filling up on the third photo)."""
     folder = upload_dir()
     for upload in uploads:
         if upload.photo is not None:
@@ -94,6 +98,59 @@ def _unstore(uploads: list[Upload]) -> None:
     for upload in uploads:
         for name in upload.stored:
             media.remove(upload_dir(), name)
+        upload.stored.clear()
+
+
+@dataclass(frozen=True)
+class _Post:
+    """What a post says: the same post sent again is told from another one by it."""
+
+    chat_id: int
+    text: str
+    reply_to_id: int | None
+    files: tuple[tuple[str, int], ...]  # each attachment's name as shown and size, in order
+    poll: str | None  # the poll's question
+
+
+def _what(chat_id, text, reply_to, uploads, poll) -> _Post:
+    files = tuple(
+        (media.photo_filename(u.filename), len(u.photo.data))
+        if u.photo is not None
+        else (u.filename, len(u.data))
+        for u in uploads
+    )
+    reply_to_id = reply_to.id if reply_to is not None else None
+    return _Post(chat_id, text or "", reply_to_id, files, poll.question if poll else None)
+
+
+def _what_was_posted(message: Message) -> _Post:
+    files = db.session.execute(
+        select(Attachment.filename, Attachment.size)
+        .where(Attachment.message_id == message.id)
+        .order_by(Attachment.position)
+    ).all()
+    question = db.session.scalar(select(Poll.question).where(Poll.message_id == message.id))
+    return _Post(
+        message.chat_id,
+        message.text or "",
+        message.reply_to_id,
+        tuple((name, size) for name, size in files),
+        question,
+    )
+
+
+def _with_token(actor: User, client_token: str | None) -> Message | None:
+    if not client_token:
+        return None
+    return db.session.scalar(
+        select(Message).where(Message.author_id == actor.id, Message.client_token == client_token)
+    )
+
+
+def _posted_before(actor: User, client_token: str | None, post: _Post) -> Message | None:
+    """The message this post already is: posted by `actor` with this token, saying the same."""
+    message = _with_token(actor, client_token)
+    return message if message is not None and _what_was_posted(message) == post else None
 
 
 def do_post_message(
@@ -105,19 +162,48 @@ def do_post_message(
     important: bool = False,
     uploads: list[Upload] = (),
     poll: PollSpec | None = None,
+    client_token: str | None = None,
 ) -> Message:
+    """Post a message; its files are written first, and removed again if it is not posted.
+
+    `client_token` is the composer's token for this message: the same post sent again with it
+    (its answer was lost) is the message already posted, returned as it is, and nothing new is
+    stored. The token sent with a different post (a form sent again from a page the back button
+    brought back) is ignored: that post is a new message.
+    """
     uploads = list(uploads)
-    _store(uploads)
+    post = _what(access.chat.id, text, reply_to, uploads, poll)
+    earlier = _posted_before(actor, client_token, post)
+    if earlier is not None:
+        return earlier  # the usual retry: found before anything is written
     try:
-        return _post(actor, access, text, reply_to, important, uploads, poll)
+        _store(uploads)
+        return _post(actor, access, text, reply_to, important, uploads, poll, client_token, post)
+    except IntegrityError:
+        db.session.rollback()
+        _unstore(uploads)
+        # the unique index on (author, token): the same post, sent twice at once, got in first
+        earlier = _posted_before(actor, client_token, post)
+        if earlier is None:
+            raise
+        return earlier
     except BaseException:
         db.session.rollback()
         _unstore(uploads)
         raise
 
 
-def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
+def _post(actor, access, text, reply_to, important, uploads, poll, client_token, post) -> Message:
     begin_write()
+    if client_token:
+        lock_for_write(f"post:{actor.id}")  # PostgreSQL: one check-then-insert at a time
+        earlier = _with_token(actor, client_token)
+        if earlier is not None:
+            if _what_was_posted(earlier) == post:  # sent twice at once: the other got in first
+                db.session.commit()
+                _unstore(uploads)
+                return earlier
+            client_token = None  # another post's token: this one is new, and goes without it
     chat = db.session.get(Chat, access.chat.id)
     if chat.archived_at is not None:
         raise ActionError(_("Чат в архиве: писать в него нельзя."))
@@ -132,6 +218,7 @@ def _post(actor, access, text, reply_to, important, uploads, poll) -> Message:
         text=text,
         reply_to_id=reply_to.id if reply_to is not None else None,
         important=important,
+        client_token=client_token or None,
     )
     db.session.add(message)
     db.session.flush()
