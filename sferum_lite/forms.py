@@ -24,7 +24,14 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from .exports import FORMULA_START
@@ -411,6 +418,12 @@ class AddMembersForm(FlaskForm):
             raise ValidationError(_l("Отметьте хотя бы одного человека."))
 
 
+CLIENT_TOKEN_MAX = 64
+BAD_CLIENT_TOKEN = _l(
+    "Форма отправки устарела или повреждена. Сообщение не отправлено — отправьте его ещё раз."
+)
+
+
 class MessageForm(FlaskForm):
     """A message: text, or photos and files, or a poll — at least one of them."""
 
@@ -436,6 +449,15 @@ class MessageForm(FlaskForm):
         _l("Принимать ответы до"),
         validators=[Optional()],
         render_kw={"step": 60},
+    )
+    # made for each message by the composer (app.js) or the server: the same post sent again
+    # with it is the same message (actions.messages.do_post_message)
+    client_token = HiddenField(
+        validators=[
+            Optional(),
+            Length(max=CLIENT_TOKEN_MAX, message=BAD_CLIENT_TOKEN),
+            Regexp(r"^[A-Za-z0-9_-]+\Z", message=BAD_CLIENT_TOKEN),
+        ],
     )
 
     def options(self) -> list[str]:

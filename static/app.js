@@ -166,12 +166,18 @@
   }, true);
 
   // The composer: grows with the text; Ctrl+Enter sends; shows the chosen files.
+  function grow(area) {
+    area.style.height = "auto";
+    area.style.height = Math.min(area.scrollHeight, 200) + "px";
+  }
+  function showChosen(input) {
+    var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+    var label = input.form && input.form.querySelector("[data-files-chosen]");
+    if (label) label.textContent = names.length ? "📎 " + names.join(", ") : "";
+  }
   document.addEventListener("input", function (event) {
     var area = event.target;
-    if (area.matches && area.matches("#composer textarea")) {
-      area.style.height = "auto";
-      area.style.height = Math.min(area.scrollHeight, 200) + "px";
-    }
+    if (area.matches && area.matches("#composer textarea")) grow(area);
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches("#composer textarea")) {
@@ -181,10 +187,56 @@
   });
   document.addEventListener("change", function (event) {
     var input = event.target;
-    if (!input.matches || !input.matches("#composer input[type=file]")) return;
-    var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
-    var label = input.form.querySelector("[data-files-chosen]");
-    if (label) label.textContent = names.length ? "📎 " + names.join(", ") : "";
+    if (input.matches && input.matches("#composer input[type=file]")) showChosen(input);
+  });
+
+  // Each message is sent with a token of its own (client_token): sent again because its answer
+  // was lost, it is the same message, not a second one. A new, empty composer (the page, or the
+  // one that comes back after a message went) gets a new token; a composer that comes back with
+  // what was typed keeps the token it was sent with.
+  function newToken() {
+    if (window.crypto && window.crypto.randomUUID) {
+      try { return window.crypto.randomUUID(); } catch (e) { /* not a secure context */ }
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  function freshTokens(all) {
+    var which = all ? "#composer [name=client_token]" : "#composer [name=client_token][data-fresh]";
+    document.querySelectorAll(which).forEach(function (input) {
+      input.value = newToken();
+      input.removeAttribute("data-fresh");
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { freshTokens(false); });
+  else freshTokens(false);
+  document.addEventListener("htmx:after:swap", function () { freshTokens(false); });
+  document.addEventListener("submit", function () { freshTokens(false); }, true); // before htmx reads the form
+  // a page brought back by the back button: what it sends next is a new message
+  window.addEventListener("pageshow", function (event) { if (event.persisted) freshTokens(true); });
+
+  // The server could not save (503): the composer comes back with the text, and the photos and
+  // files chosen stay chosen — the file input is carried over into it (a page can't refill one).
+  // Only a message that went clears them (its fresh composer).
+  document.addEventListener("htmx:before:swap", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    var composer = document.getElementById("composer");
+    if (!ctx || !ctx.response || !composer || ctx.sourceElement !== composer) return;
+    var input = composer.querySelector("input[type=file]");
+    var keep = ctx.response.status === 503 && input && input.files && input.files.length;
+    ctx.sferumComposer = { kept: keep ? input : null };
+  });
+  document.addEventListener("htmx:after:swap", function (event) {
+    var done = event.detail && event.detail.ctx && event.detail.ctx.sferumComposer;
+    var composer = document.getElementById("composer");
+    if (!done || !composer) return;
+    var area = composer.querySelector("textarea");
+    if (area && area.value) grow(area);
+    var input = composer.querySelector("input[type=file]");
+    if (!done.kept || !input || input === done.kept) return;
+    input.replaceWith(done.kept);
+    showChosen(done.kept);
   });
 })();
 

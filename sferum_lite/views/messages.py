@@ -8,6 +8,7 @@ ids are revisions, so a reconnecting browser (Last-Event-ID) gets exactly what i
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
     send_file,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import chat_view, live, media, moderation_view, queries
@@ -38,6 +40,8 @@ from ..actions.messages import (
     do_vote,
     upload_dir,
 )
+from ..database import storage_trouble
+from ..errors import storage_failed
 from ..extensions import db
 from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
 from ..i18n import from_local, quiet_hours_note
@@ -79,9 +83,17 @@ def require_sign_in():
 
 
 def _composer(access, form=None, reply=None):
+    """The composer's context: an empty form with a new token for the next message, or the
+    form as it was sent, with its token (the same message sent again is the same message)."""
     show_quiet = is_parent(access.user) and not is_staff(access.user)
+    if form is None:
+        form = MessageForm(formdata=None)
+    fresh = bool(form.client_token.errors or not form.client_token.data)
+    if fresh:
+        form.client_token.data = secrets.token_urlsafe(16)  # app.js puts its own in its place
     return {
-        "form": form or MessageForm(formdata=None),
+        "form": form,
+        "fresh_token": fresh,
         "reply": reply,
         "quiet_note": quiet_hours_note(access.chat.kindergarten_id) if show_quiet else None,
     }
@@ -227,6 +239,26 @@ def _composer_response(access, form, reply, status):
     return chat_page(access, form=form, reply=reply, status=status)
 
 
+NOT_SENT = {
+    "full": _l("Сообщение не отправлено: на сервере закончилось место — попробуйте позже"),
+    "readonly": _l("Сообщение не отправлено: сервер сейчас не может сохранять — попробуйте позже"),
+    "busy": _l("Сообщение не отправлено: сервер занят — попробуйте ещё раз через минуту"),
+    "unavailable": _l("Сообщение не отправлено: сервер занят — попробуйте ещё раз через минуту"),
+}
+
+
+def _composer_unsaved(access, form, reply, trouble: str, *, with_files: bool):
+    """The server's storage failed (full, read-only, busy): 503, and the composer comes back
+    with everything typed. htmx keeps the chosen files in the page (app.js); a page without
+    JavaScript can't be given them back, and says so."""
+    form.form_errors.append(NOT_SENT[trouble])
+    if with_files and not is_htmx():
+        form.form_errors.append(_("Фото не отправлены — выберите их снова"))
+    response = current_app.make_response(_composer_response(access, form, reply, status=503))
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
 def post(chat_id):
     access = access_chat(current_user, chat_id)
@@ -239,6 +271,7 @@ def post(chat_id):
     if form.reply_to.data:
         reply = _reply_in(access, form.reply_to.data)
     if not form.validate_on_submit():
+        form.form_errors.extend(form.client_token.errors)  # a hidden field: said above the form
         return _composer_response(access, form, reply, status=422)
     files = request.files.getlist("files")
     uploads, problem = _uploads(files)
@@ -258,9 +291,16 @@ def post(chat_id):
             important=important,
             uploads=uploads,
             poll=poll,
+            client_token=form.client_token.data or None,
         )
     except ActionError as error:
         return _composer_failed(access, form, error.message, reply)
+    except Exception as error:
+        trouble = storage_trouble(error)
+        if trouble is None:
+            raise  # not the storage: a bug, and a 500
+        storage_failed(error, trouble)
+        return _composer_unsaved(access, form, reply, trouble, with_files=bool(uploads))
     if is_htmx():
         access = access_chat(current_user, chat_id)
         views = chat_view.message_views(current_user, [message])
