@@ -273,3 +273,105 @@ def make_chat_invite(
     db.session.add(invite)
     db.session.commit()
     return invite
+
+
+def make_poll(
+    chat,
+    author,
+    question="Кто придёт на утренник?",
+    options=("Мама", "Папа"),
+    *,
+    votes=(),
+    **fields,
+):
+    """A poll posted by `author` as `do_post_message` stores one: its message, its options in
+    order, and `votes` as (user, option index) pairs."""
+    from sferum_lite.models import Poll, PollOption, PollVote
+
+    message = make_message(chat, author, "")
+    poll = Poll(message_id=message.id, question=question, **fields)
+    db.session.add(poll)
+    db.session.flush()
+    choices = [PollOption(poll_id=poll.id, position=n, text=text) for n, text in enumerate(options)]
+    db.session.add_all(choices)
+    db.session.flush()
+    for user, index in votes:
+        db.session.add(PollVote(poll_id=poll.id, user_id=user.id, option_id=choices[index].id))
+    db.session.commit()
+    return poll
+
+
+def make_attachment(message, kind="photo", filename="утренник.jpg", *, position=0, **fields):
+    """An attachment row only: no file is stored (`stored_name` points nowhere)."""
+    from sferum_lite.models import Attachment
+
+    photo = kind == "photo"
+    values = {
+        "stored_name": secrets.token_hex(16) + (".jpg" if photo else ".pdf"),
+        "thumb_name": secrets.token_hex(16) + ".jpg" if photo else None,
+        "mime": "image/jpeg" if photo else "application/pdf",
+        "size": 2048,
+        "width": 640 if photo else None,
+        "height": 480 if photo else None,
+    }
+    values.update(fields)
+    attachment = Attachment(
+        message_id=message.id, kind=kind, position=position, filename=filename, **values
+    )
+    db.session.add(attachment)
+    db.session.commit()
+    return attachment
+
+
+def make_violation(chat, user, moderator, *, clause=1, message=None, note=""):
+    """A violation of a clause of the chat's rules in force, as a moderator records one."""
+    from sferum_lite.models.moderation import Violation
+
+    violation = Violation(
+        chat_id=chat.id,
+        user_id=user.id,
+        rules_id=chat.rules_id,
+        clause=clause,
+        message_id=message.id if message is not None else None,
+        note=note,
+        created_by_id=moderator.id,
+    )
+    db.session.add(violation)
+    db.session.commit()
+    return violation
+
+
+def make_block(chat, user, moderator, *, clause=1, days=1, **fields):
+    """A block of `user` in `chat` under a clause of its rules, from now for `days` days."""
+    from sferum_lite.models.moderation import Block
+
+    now = utcnow()
+    block = Block(
+        chat_id=chat.id,
+        user_id=user.id,
+        rules_id=chat.rules_id,
+        clause=clause,
+        starts_at=now,
+        ends_at=now + timedelta(days=days),
+        created_by_id=moderator.id,
+        **fields,
+    )
+    db.session.add(block)
+    db.session.commit()
+    return block
+
+
+def make_report(message, reporter, reason="Реклама", **fields):
+    """A member's report of a message to the chat's moderators."""
+    from sferum_lite.models.moderation import Report
+
+    report = Report(
+        chat_id=message.chat_id,
+        message_id=message.id,
+        reporter_id=reporter.id,
+        reason=reason,
+        **fields,
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report
