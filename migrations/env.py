@@ -90,8 +90,17 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        if connection.dialect.name != "sqlite":
+        sqlite = connection.dialect.name == "sqlite"
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            # alembic takes SQLite for a database without transactional DDL and commits after
+            # every revision, outside begin_transaction() below; SQLite's DDL is transactional:
+            # one transaction for the whole run, so the foreign-key check comes before its commit
+            transactional_ddl=True if sqlite else None,
+            **conf_args,
+        )
+        if not sqlite:
             with context.begin_transaction():
                 context.run_migrations()
             return
@@ -135,7 +144,7 @@ def backup_before_change(connection):
     from sferum_lite.backup import sqlite_snapshot
 
     database = Path(connection.engine.url.database)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     target = database.with_name(f"{database.name}.before-migration-from-{current}-{stamp}")
     sqlite_snapshot(database, target)
     logger.warning("Backup of the database before the migration: %s", target)
