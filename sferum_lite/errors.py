@@ -18,19 +18,31 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 # What a person is told when the server's storage, not their request, failed (503).
-STORAGE_MESSAGES = {
-    "full": _l(
-        "На сервере закончилось место. Ничего не сохранено — попробуйте позже, а если не "
-        "получится, сообщите администрации детского сада."
+STORAGE_PAGES = {
+    "full": (
+        _l("На сервере закончилось место"),
+        _l(
+            "Ничего не сохранено — попробуйте позже, а если не получится, сообщите администрации "
+            "детского сада."
+        ),
     ),
-    "readonly": _l(
-        "Сервер сейчас не может ничего сохранить. Ничего не сохранено — попробуйте позже, а если "
-        "не получится, сообщите администрации детского сада."
+    "readonly": (
+        _l("Сервер не может сохранять"),
+        _l(
+            "Ничего не сохранено — попробуйте позже, а если не получится, сообщите администрации "
+            "детского сада."
+        ),
     ),
-    "busy": _l("Сервер занят. Ничего не сохранено — попробуйте ещё раз через минуту."),
-    "unavailable": _l(
-        "Сервер на минуту недоступен — например, перезапускается. Ничего не сохранено — "
-        "попробуйте ещё раз через минуту."
+    "busy": (
+        _l("Сервер занят"),
+        _l("Ничего не сохранено — попробуйте ещё раз через минуту."),
+    ),
+    "unavailable": (
+        _l("Сервер недоступен"),
+        _l(
+            "Сервер на минуту недоступен — например, перезапускается. Ничего не сохранено — "
+            "попробуйте ещё раз через минуту."
+        ),
     ),
 }
 PAGES = {
@@ -67,7 +79,7 @@ PAGES = {
         _l("Некоторые поля заполнены неверно. Вернитесь назад и исправьте их."),
     ),
     429: (_l("Слишком много попыток"), _l("Подождите минуту и попробуйте снова.")),
-    503: (_l("Сервер занят"), STORAGE_MESSAGES["busy"]),
+    503: STORAGE_PAGES["busy"],
     500: (
         _l("Что-то пошло не так"),
         _l(
@@ -82,11 +94,12 @@ CSRF_MESSAGE = _l(
 )
 
 
-def error_page(code: int, message=None):
+def error_page(code: int, message=None, title=None):
     if request_ctx.url_adapter is None:
         # refused before routing (an untrusted Host): no page can be built, say it plainly
         return f"{code} {PAGES.get(code, PAGES[500])[0]}", code, {"Content-Type": "text/plain"}
-    title, default_message = PAGES.get(code, PAGES[500])
+    default_title, default_message = PAGES.get(code, PAGES[500])
+    title = title or default_title
     context = {"code": code, "title": title, "message": message or default_message}
     try:
         html = render_template("errors/error.html", **context)
@@ -146,7 +159,8 @@ def register_error_handlers(app: Flask) -> None:
         if trouble is None:
             raise error  # a bug, not the storage: Flask logs it and answers 500
         storage_failed(error, trouble)
-        html, code, headers = error_page(503, STORAGE_MESSAGES[trouble])
+        title, message = STORAGE_PAGES[trouble]
+        html, code, headers = error_page(503, message, title)
         return html, code, {**headers, "Retry-After": "30"}
 
     @app.errorhandler(CSRFError)

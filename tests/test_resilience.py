@@ -199,7 +199,7 @@ def test_with_the_database_away_the_error_page_is_drawn_without_it(tmp_path, hea
         response = client.get("/login", headers=headers)
     body = response.get_data(as_text=True)
     assert response.status_code == 503
-    assert "<html" in body and "Сервер" in body and "попробуйте ещё раз через минуту" in body
+    assert "<html" in body and "Сервер недоступен" in body and "попробуйте ещё раз через минуту" in body
     assert response.headers["Retry-After"] == "30"
     assert any("storage unavailable" in r.getMessage() for r in caplog.records)
     with app.app_context():
