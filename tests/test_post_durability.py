@@ -307,6 +307,8 @@ def test_a_text_only_post_without_javascript_does_not_ask_for_photos(
     assert response.status_code == 503
     assert composer_messages(response) == [FULL]
     assert typed_text(response) == TYPED
+    # without JavaScript the box can't grow: it comes back tall enough to show the text
+    assert re.search(r'<textarea name="text" rows="3"', text_of(response))
 
 
 @sqlite_only

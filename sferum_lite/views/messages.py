@@ -91,9 +91,12 @@ def _composer(access, form=None, reply=None):
     fresh = bool(form.client_token.errors or not form.client_token.data)
     if fresh:
         form.client_token.data = secrets.token_urlsafe(16)  # app.js puts its own in its place
+    typed = form.text.data or ""  # a composer that comes back shows what it holds, not a line
+    rows = sum(1 + len(line) // 30 for line in typed.splitlines())
     return {
         "form": form,
         "fresh_token": fresh,
+        "text_rows": min(max(rows, 1), 6),
         "reply": reply,
         "quiet_note": quiet_hours_note(access.chat.kindergarten_id) if show_quiet else None,
     }
