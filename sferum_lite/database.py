@@ -16,7 +16,6 @@ import contextlib
 import contextvars
 import errno
 import fcntl
-import logging
 import sqlite3
 import threading
 import zlib
@@ -36,7 +35,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
-log = logging.getLogger(__name__)
 
 
 class WriteLockTimeout(Exception):
@@ -130,7 +128,6 @@ def _take_process_lock(connection) -> bool:
 
         seconds = float(current_app.config.get("WRITE_LOCK_SECONDS", seconds))
     if not _process_write_lock.acquire(timeout=seconds):
-        log.error("database busy: no write turn within %.0f s", seconds)
         raise WriteLockTimeout(f"no write turn within {seconds:.0f} s")
     connection.info[_LOCK_HELD] = True
     return True
