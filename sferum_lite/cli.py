@@ -1,13 +1,22 @@
-"""Command-line tools: `flask seed-demo`."""
+"""Command-line tools: `flask seed-demo`, `flask backup`, `flask restore`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
+from flask.cli import ScriptInfo
 
 from .actions.setup import is_set_up
 from .database import writing
 from .security import format_phone
+
+
+def _started_for() -> Flask:
+    """The app this command was started for: the one `flask` loaded (another app's context may
+    be active already, as in a test, and Flask's CLI then leaves it as current_app)."""
+    return click.get_current_context().ensure_object(ScriptInfo).load_app()
 
 
 def register_cli(app: Flask) -> None:
@@ -38,3 +47,50 @@ def register_cli(app: Flask) -> None:
         ]
         for role, phone in rows:
             click.echo(f"  {role:34} {format_phone(phone)}")
+
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(path_type=Path))
+    def backup(dest):
+        """Write the database, the uploads and the keys into one .tar archive, while the app runs.
+
+        DEST is the archive's file name, or a folder for sferum-backup-<UTC time>.tar in it.
+        """
+        from .backup import BackupError, create_backup, human_size
+
+        try:
+            result = create_backup(_started_for(), dest)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        counts = result.manifest["counts"]
+        click.echo(
+            f"Backup written to {result.path} ({human_size(result.size)}: {counts['messages']} "
+            f"messages, {counts['users']} users, {counts['stored_files']} files) "
+            f"in {result.seconds:.1f} s."
+        )
+        for note in result.notes:
+            click.echo(note)
+
+    @app.cli.command("restore")
+    @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def restore(src):
+        """Put a `flask backup` archive into this empty instance and migrate it to the newest
+        schema. Stop the app first."""
+        from .backup import BackupError, restore_backup
+
+        try:
+            result = restore_backup(_started_for(), src)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        manifest, counts = result.manifest, result.manifest["counts"]
+        migrated = (
+            f"migrated from {result.revision_before} to {result.revision_after}"
+            if result.revision_before != result.revision_after
+            else f"at migration {result.revision_after}"
+        )
+        click.echo(
+            f"Restored {src} (made {manifest['created_at']} by sferum-lite "
+            f"{manifest['app_version']}): {counts['messages']} messages, {counts['users']} users, "
+            f"{counts['stored_files']} files; database {migrated}."
+        )
+        for note in result.notes:
+            click.echo(note)
