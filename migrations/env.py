@@ -104,40 +104,70 @@ def run_migrations_online():
             with context.begin_transaction():
                 context.run_migrations()
             return
-        backup_before_change(connection)
+        changes, current = planned_change()
         if connection.in_transaction():
             connection.commit()  # reading the current revision began one; nothing was written
+        if not changes:  # `flask db current`, `history`, `stamp`, a start at head
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        if current is not None:
+            backup_before_change(connection, current)
         # A batch-mode step rebuilds a table (CREATE new, copy, DROP old, rename): with foreign
         # keys on, the DROP cascades and deletes every row that points to the table. They go off
         # for the migration — outside a transaction, where the pragma does nothing — and are
-        # checked before the commit instead.
+        # checked before the commit instead: rows the migration left pointing nowhere refuse it
+        # (rows that already did before it are not its doing, and don't stop an upgrade).
         raw = connection.connection.dbapi_connection
+        already = dangling(raw.execute("PRAGMA foreign_key_check").fetchall())
         raw.execute("PRAGMA foreign_keys=OFF")
         try:
-            with context.begin_transaction():
+            from sferum_lite.database import writing
+
+            with writing(), context.begin_transaction():  # BEGIN IMMEDIATE: the app may be writing
                 context.run_migrations()
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
+                after = dangling(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+                new = sorted(key for key, n in after.items() if n > already.get(key, 0))
+                if new:
                     raise RuntimeError(
                         "the migration would leave rows pointing nowhere; nothing was changed: "
-                        + ", ".join(sorted({f"{row[0]} -> {row[2]}" for row in broken}))
+                        + ", ".join(f"{table} -> {parent}" for table, parent in new)
                     )
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
-def backup_before_change(connection):
-    """Before a migration changes an existing SQLite database, a copy of it goes next to it."""
-    opts = context.get_context().opts
-    if opts.get("dont_mutate") or opts.get("as_sql") or "destination_rev" not in opts:
-        return  # `flask db current`, `history`…: nothing will change
-    current = context.get_context().get_current_revision()
-    if current is None:
-        return  # a new, empty database: nothing to keep
+def dangling(rows) -> dict:
+    """PRAGMA foreign_key_check's rows counted by (table, the table it points to)."""
+    counts = {}
+    for row in rows:
+        counts[(row[0], row[2])] = counts.get((row[0], row[2]), 0) + 1
+    return counts
+
+
+def planned_change():
+    """(whether this run changes the schema, the revision it starts from)."""
+    migration = context.get_context()
+    opts = migration.opts
+    current = migration.get_current_revision()
+    destination = opts.get("destination_rev")
+    if opts.get("dont_mutate") or opts.get("as_sql") or not isinstance(destination, str):
+        return False, current  # current, history, stamp (its destination is a tuple)
     script = context.script
-    destination = opts["destination_rev"]
-    if destination in ("head", "heads") and current in script.get_heads():
-        return  # already up to date: nothing will change
+    try:
+        if destination in ("head", "heads"):
+            target = script.get_current_head()
+        elif destination == "base":
+            target = None
+        else:
+            target = script.get_revision(destination).revision
+    except Exception:  # a relative step ("-1", "+2"): it moves somewhere
+        return True, current
+    return target != current, current
+
+
+def backup_before_change(connection, current):
+    """Before a migration changes an existing SQLite database, a copy of it goes next to it."""
     from datetime import UTC, datetime
     from pathlib import Path
 

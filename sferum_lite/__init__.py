@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def load_app(**kwargs) -> Flask:
         return create_app(**kwargs)
     except StartupError as error:
         print(f"sferum-lite: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(4) from None  # 4: gunicorn's "app failed to load", it stops, no respawn
 
 
 class Id(IntegerConverter):
@@ -97,9 +98,8 @@ def _storage_at_start(app: Flask):
 
     try:
         yield
-    except (OSError, DBAPIError) as error:
-        trouble = storage_trouble(error)
-        if trouble is None and not isinstance(error, OSError):
+    except (OSError, DBAPIError, sqlite3.Error) as error:
+        if storage_trouble(error) is None:
             raise
         cause = error.orig if isinstance(error, DBAPIError) else error
         where = getattr(cause, "filename", None) or app.instance_path

@@ -100,6 +100,7 @@ def sqlite_snapshot(source: Path, dest: Path) -> None:
         connection.execute("VACUUM INTO ?", (str(dest),))
     finally:
         connection.close()
+    os.chmod(dest, 0o600)  # children's names and messages: the owner's alone, like the archive
     fsync_path(dest)
     fsync_path(dest.parent)
 
@@ -472,11 +473,17 @@ class RestoreResult:
     notes: list[str]
 
 
+MANIFEST_LIMIT = 64 * 1024 * 1024  # a line per file: room for a million photos
+SMALL_FILE_LIMIT = 1024 * 1024  # a key or config.py
+
+
 def _read_manifest(tar: tarfile.TarFile, src: Path) -> dict:
     try:
         member = tar.getmember(MANIFEST)
     except KeyError:
         raise BackupError(f"{src} has no {MANIFEST}: not a whole sferum-lite backup") from None
+    if member.size > MANIFEST_LIMIT:
+        raise BackupError(f"{src}: {MANIFEST} is too large to be a sferum-lite manifest")
     fh = tar.extractfile(member)
     try:
         manifest = json.loads(fh.read()) if fh is not None else None
@@ -755,6 +762,8 @@ def _check_keys(app: Flask, tar, by_name: dict, notes: list[str]) -> list[tuple[
     for name in sorted(n for n in by_name if n.startswith("instance/")):
         base = Path(name).name
         target = instance / base
+        if by_name[name].size > SMALL_FILE_LIMIT:
+            raise BackupError(f"{name} in the backup is too large for a key or settings file")
         data = tar.extractfile(by_name[name]).read()
         if base == "secret_key":
             current = app.config.get("SECRET_KEY")
@@ -766,16 +775,15 @@ def _check_keys(app: Flask, tar, by_name: dict, notes: list[str]) -> list[tuple[
                     "backup's key goes to instance/secret_key) and run restore again"
                 )
         elif base == "config.py":
-            if target.exists() and target.read_bytes() != data:
-                target = instance / "config.py.from-backup"
-                notes.append(
-                    f"instance/config.py differs from the backup's: kept it; the backup's is "
-                    f"{target}"
-                )
-            elif not target.exists():
-                notes.append(
-                    "instance/config.py restored from the backup: check BASE_URL and the rest"
-                )
+            # Python that the app runs when it starts: never put in place by a restore. It goes
+            # beside, for the operator to read and rename.
+            if target.exists() and target.read_bytes() == data:
+                continue
+            target = instance / "config.py.from-backup"
+            notes.append(
+                f"the backup's settings are in {target}: read them, then rename the file to "
+                "config.py (it is Python the app runs when it starts)"
+            )
         elif target.exists() and target.read_bytes() != data:
             raise BackupError(
                 f"{target} exists and differs from the backup's {base}: move it away (it may be "

@@ -134,10 +134,13 @@ def finish(config, instance_path: str) -> None:
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = secret_key_from_instance(instance_path)
     # a connection the database dropped (PostgreSQL restarted) is found out before it is used
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "pool_pre_ping": True,
-        **config["SQLALCHEMY_ENGINE_OPTIONS"],
-    }
+    options = {"pool_pre_ping": True}
+    uri = str(config["SQLALCHEMY_DATABASE_URI"])
+    if uri.startswith("sqlite") and ":memory:" not in uri and "mode=memory" not in uri:
+        # a writer waiting for its turn holds a connection meanwhile; SQLite's are cheap, so
+        # there are always more than threads, and a reader never waits for one
+        options["max_overflow"] = 64
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(config["SESSION_DAYS"]))
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
     https = str(config.get("BASE_URL", "")).startswith("https://")

@@ -55,7 +55,7 @@ def storage_trouble(error: BaseException) -> str | None:
     reached: PostgreSQL restarting, a file that can't be opened); None for anything else —
     that is a bug and stays a 500.
     """
-    if isinstance(error, WriteLockTimeout):
+    if isinstance(error, WriteLockTimeout | exc.TimeoutError):  # our queue, or the pool's
         return "busy"
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:
@@ -85,19 +85,28 @@ def storage_trouble(error: BaseException) -> str | None:
         return "unavailable"  # no connection at all: no SQLSTATE to go by
     if isinstance(error, sqlite3.Error):
         code = getattr(error, "sqlite_errorcode", None)
-        primary = code & 0xFF if code is not None else None
-        message = str(error).lower()
-        if primary == sqlite3.SQLITE_FULL or "database or disk is full" in message:
-            return "full"
-        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in message:
-            return "busy"
-        if primary == sqlite3.SQLITE_READONLY or "readonly database" in message:
-            return "readonly"
-        if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR) or (
-            "unable to open database" in message or "disk i/o error" in message
-        ):
-            return "unavailable"
+        if code is not None:  # SQLite said what it was: trust that alone
+            return _SQLITE_CODES.get(code & 0xFF)
+        return _SQLITE_MESSAGES.get(str(error).strip().lower())  # an error made by hand
     return None
+
+
+_SQLITE_CODES = {
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_BUSY: "busy",
+    sqlite3.SQLITE_LOCKED: "busy",
+    sqlite3.SQLITE_READONLY: "readonly",
+    sqlite3.SQLITE_CANTOPEN: "unavailable",
+    sqlite3.SQLITE_IOERR: "unavailable",
+}
+_SQLITE_MESSAGES = {
+    "database or disk is full": "full",
+    "database is locked": "busy",
+    "database table is locked": "busy",
+    "attempt to write a readonly database": "readonly",
+    "unable to open database file": "unavailable",
+    "disk i/o error": "unavailable",
+}
 
 
 # --- one writer at a time in this process ---------------------------------------------------------
@@ -107,9 +116,12 @@ def storage_trouble(error: BaseException) -> str | None:
 # queue on a lock of their own, taken just before BEGIN IMMEDIATE and given back when the
 # connection returns to the pool (for a session: right after its COMMIT or ROLLBACK).
 # busy_timeout is left to settle the rare contention with another process (the CLI, a backup).
-# Reads never take it.
+# Reads never take it. A connection used directly (`engine.connect()`, the migrations) keeps the
+# turn until it is closed, across its commits. A waiting writer holds a pool connection, so the
+# SQLite pool may overflow well past the number of threads (config.finish).
 
 _process_write_lock = threading.Lock()
+_turn_owner: int | None = None  # the thread holding the turn, to refuse waiting for itself
 _LOCK_HELD = "sferum_write_lock"
 
 
@@ -120,8 +132,12 @@ def process_write_lock() -> threading.Lock:
 
 def _take_process_lock(connection) -> bool:
     """Queue for this process's write turn; False when this connection holds it already."""
+    global _turn_owner
     if connection.info.get(_LOCK_HELD):
         return False
+    if _turn_owner == threading.get_ident():
+        # waiting would be waiting for ourselves: a second write connection in one thread
+        raise RuntimeError("this thread already holds the write turn on another connection")
     seconds = 30.0
     if has_app_context():
         from flask import current_app
@@ -129,12 +145,15 @@ def _take_process_lock(connection) -> bool:
         seconds = float(current_app.config.get("WRITE_LOCK_SECONDS", seconds))
     if not _process_write_lock.acquire(timeout=seconds):
         raise WriteLockTimeout(f"no write turn within {seconds:.0f} s")
+    _turn_owner = threading.get_ident()
     connection.info[_LOCK_HELD] = True
     return True
 
 
 def _give_back_process_lock(info: dict) -> None:
+    global _turn_owner
     if info.pop(_LOCK_HELD, False):
+        _turn_owner = None
         _process_write_lock.release()
 
 

@@ -106,6 +106,7 @@ def error_page(code: int, message=None, title=None):
     except Exception as error:
         if storage_trouble(error) is None and code < 500:
             raise
+        log.warning("the error page is drawn without the database: %s", type(error).__name__)
         # The page's frame asks the database (who is signed in, the kindergarten's name) and the
         # database is what failed: the page is drawn for a visitor, without it.
         _forget_the_database()
@@ -136,11 +137,12 @@ def _forget_the_database() -> None:
 
 def storage_failed(error: BaseException, trouble: str):
     """Log a storage failure at ERROR with its cause (never the request's text) and roll back."""
+    # the endpoint, not the path: a path may carry an invite's token
     log.error(
         "storage %s on %s %s: %s: %s",
         trouble,
         request.method,
-        request.path,
+        request.endpoint or "?",
         type(error).__name__,
         str(error).splitlines()[0][:300] if str(error) else "",
     )

@@ -486,6 +486,20 @@ def test_the_keys_and_settings_come_along_and_config_py_is_never_overwritten(
     assert (folder / "secret_key").read_bytes() == (tmp_path / "source" / "secret_key").read_bytes()
 
 
+def test_a_restore_never_puts_a_config_py_in_place(
+    small_backup, tmp_path, instance, empty_database
+):
+    """config.py is Python the app runs on start: even into an instance without one, the
+    backup's goes beside it, for the operator to read and rename."""
+    folder = tmp_path / "target"
+    target = instance(folder, empty_database("restore"), auto_migrate=True)
+    result = run(target, "restore", str(small_backup))
+    assert result.exit_code == 0, result.output
+    assert not (folder / "config.py").exists()
+    assert "sad7.example" in (folder / "config.py.from-backup").read_text()
+    assert "rename" in result.output
+
+
 # --- backup details -----------------------------------------------------------------------------
 
 

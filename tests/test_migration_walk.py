@@ -20,6 +20,7 @@ sibling database `<name>_walk` of its own (the shared test database keeps its sc
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
 from collections import Counter
 from datetime import timedelta
@@ -480,7 +481,7 @@ def step(app, source: str, destination: str, *, down: bool) -> None:
         [copy] = copies
         assert copy.name.startswith(f"{database.name}{BACKUP_MARK}{source}-"), copy.name
     for copy in copies:
-        copy.unlink()  # the copies of one second would share a name; the test below reads one
+        copy.unlink()  # each step is checked for exactly one new copy
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -552,29 +553,81 @@ def test_a_copy_is_taken_before_a_migration_changes_an_existing_sqlite_database(
             db.engine.dispose()
 
 
+def _orphan_a_reaction() -> None:
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection  # autocommit: no BEGIN of SQLAlchemy's
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute(
+            "UPDATE reaction SET user_id = 999999 WHERE rowid = (SELECT min(rowid) FROM reaction)"
+        )
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+ORPHANING_MIGRATION = '''"""A migration gone wrong: it leaves a reaction pointing at nobody."""
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute(
+        "UPDATE reaction SET user_id = 999999 WHERE rowid = (SELECT min(rowid) FROM reaction)"
+    )
+
+
+def downgrade():
+    pass
+'''
+
+
 def test_a_migration_that_would_leave_rows_pointing_nowhere_changes_nothing(tmp_path):
-    """env.py checks the foreign keys before the commit: a row pointing nowhere (here one
-    that was there before) stops the migration, and the database stays as it was."""
+    """env.py checks the foreign keys before the commit: a migration that leaves a row pointing
+    nowhere (a made-up next revision here) is refused whole, and the database stays as it was,
+    with foreign keys on."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "migrations", folder)
+    (folder / "versions" / "9999_orphans.py").write_text(ORPHANING_MIGRATION.format(head=HEAD))
     database = tmp_path / "sad.sqlite3"
     app = create_app(app_config(f"sqlite:///{database}"), instance_path=str(tmp_path))
     try:
         with app.app_context():
             migrate(app, "head")
             fill_every_table()
-            with db.engine.connect() as conn:
-                raw = conn.connection.dbapi_connection  # autocommit: no BEGIN of SQLAlchemy's
-                raw.execute("PRAGMA foreign_keys=OFF")
-                raw.execute(
-                    "UPDATE reaction SET user_id = 999999 "
-                    "WHERE rowid = (SELECT min(rowid) FROM reaction)"
-                )
-                raw.execute("PRAGMA foreign_keys=ON")
             revision, before = snapshot()
+            config = app.extensions["migrate"].migrate.get_config(directory=str(folder))
+            db.session.remove()
             with pytest.raises(RuntimeError, match="reaction -> user"):
-                migrate(app, CHAIN[-2], down=True)
+                command.upgrade(config, "9999")
             assert snapshot() == (revision, before) == (HEAD, before)
             with db.engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_rows_that_already_pointed_nowhere_stop_neither_a_start_nor_a_migration(tmp_path):
+    """An orphan row from before (a hand-edited database) is not a migration's doing: the app
+    still starts at head, and a step down and back up goes through with the row as it was."""
+    database = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{database}"
+    app = create_app(app_config(url), instance_path=str(tmp_path))
+    try:
+        with app.app_context():
+            migrate(app, "head")
+            fill_every_table()
+            _orphan_a_reaction()
+            revision, before = snapshot()
+            migrate(app, CHAIN[-2], down=True)
+            migrate(app, "head")
+            assert snapshot() == (revision, before)
+        started = create_app(app_config(url, AUTO_MIGRATE=True), instance_path=str(tmp_path))
+        with started.app_context():
+            db.engine.dispose()
     finally:
         with app.app_context():
             db.session.remove()

@@ -376,6 +376,66 @@ def test_a_failed_transaction_removes_every_file_it_wrote(world, chat, as_user, 
     assert message_count(chat) == 0
 
 
+def test_a_commit_that_reached_the_database_keeps_its_photos(world, chat, as_user):
+    """The connection drops after the server committed: the post answers 503, but the photos of
+    the message that is in fact stored stay on disk, and the retry with the same token finds
+    the message whole."""
+    client = as_user(world.parent)
+    real_commit = Session.commit
+    state = {"armed": True}
+
+    def commit_then_lose_the_answer(session):
+        writing = has_request_context() and g.get("_sferum_writing")  # the action's commit
+        real_commit(session)
+        if state["armed"] and writing:
+            state["armed"] = False
+            raise exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Session, "commit", commit_then_lose_the_answer)
+        failed = post_message(
+            client, chat, TYPED, files=photos(2), headers=HTMX, client_token="t-9"
+        )
+    assert failed.status_code == 503
+    assert message_count(chat) == 1
+    assert files_on_disk() == files_in_rows() and len(files_on_disk()) == 4
+    again = post_message(client, chat, TYPED, files=photos(2), headers=HTMX, client_token="t-9")
+    assert again.status_code == 200 and message_count(chat) == 1
+    assert files_on_disk() == files_in_rows() and len(files_on_disk()) == 4
+    assert_no_orphans()
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_a_disk_too_full_to_take_the_upload_in_leaves_the_composer_alone(
+    world, chat, as_user, monkeypatch, caplog, htmx
+):
+    """A large file is spooled to a temporary file while the body is read — before any of the
+    form is. With the disk full there is no text to give back: with htmx the composer on the
+    page is left as it is (text and files) and the reason shows in the chat's toast; without
+    JavaScript the 503 page, from which the browser's back keeps the form."""
+    from flask import Request
+
+    def no_room(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Request, "_get_file_stream", no_room)
+    client = as_user(world.parent)
+    with caplog.at_level(logging.ERROR):
+        response = post_message(
+            client, chat, TYPED, files=photos(1), headers=HTMX if htmx else None
+        )
+    assert response.status_code == 503
+    if htmx:
+        assert FULL in text_of(response)
+        assert response.headers["HX-Retarget"] == "#toast"
+        assert 'id="composer"' not in response.get_data(as_text=True)
+    else:
+        assert "На сервере закончилось место" in text_of(response)
+        assert "<html" in response.get_data(as_text=True)
+    assert message_count(chat) == 0
+    assert any("storage full" in line for line in error_lines(caplog))
+
+
 def test_a_refused_post_removes_its_files(world, chat, as_user, monkeypatch):
     """An ActionError under the lock (a block placed a moment ago) is a 422, files gone."""
     client = as_user(world.parent)

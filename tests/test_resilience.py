@@ -64,6 +64,35 @@ def test_storage_trouble_names_what_failed_and_leaves_bugs_alone(error, trouble)
     assert storage_trouble(error) == trouble
 
 
+def test_storage_trouble_trusts_sqlites_own_error_codes(tmp_path):
+    """Errors as SQLite raises them carry a code: only the code counts, so a table or column
+    whose name says "locked" is a bug (500), not a busy server."""
+    path = str(tmp_path / "codes.sqlite3")
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("CREATE TABLE blocked_member (locked INTEGER)")
+    with pytest.raises(sqlite3.OperationalError) as no_column:
+        setup.execute("SELECT is_locked FROM blocked_member")
+    assert "locked" in str(no_column.value) and storage_trouble(no_column.value) is None
+    with pytest.raises(sqlite3.OperationalError) as no_table:
+        setup.execute("SELECT * FROM locked_rows")
+    assert storage_trouble(_wrapped(no_table.value)) is None
+    setup.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        other.execute("BEGIN IMMEDIATE")
+    assert storage_trouble(_wrapped(locked.value)) == "busy"
+    setup.execute("ROLLBACK")
+    read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError) as readonly:
+        read_only.execute("INSERT INTO blocked_member VALUES (1)")
+    assert storage_trouble(_wrapped(readonly.value)) == "readonly"
+    with pytest.raises(sqlite3.OperationalError) as cannot_open:
+        sqlite3.connect(str(tmp_path / "no-such-folder" / "x.sqlite3")).execute("SELECT 1")
+    assert storage_trouble(cannot_open.value) == "unavailable"
+    for connection in (setup, other, read_only):
+        connection.close()
+
+
 def test_storage_trouble_reads_postgresql_states():
     psycopg = pytest.importorskip("psycopg")
     disk_full = psycopg.errors.DiskFull("could not extend file")
@@ -141,21 +170,63 @@ def test_a_write_waits_for_its_turn_and_a_long_wait_is_a_503_with_the_text_kept(
 
 
 @sqlite_only
-def test_the_write_turn_is_given_back_whatever_ends_the_transaction(app, world, as_user):
-    """A refused action (rolled back), a committed one and an error page each hand the turn
-    back: the lock is free after every request."""
+def test_the_write_turn_is_given_back_whatever_ends_the_transaction(
+    app, world, as_user, monkeypatch
+):
+    """A committed action, one refused under the lock (rolled back), one whose commit fails
+    (503) and one that meets a bug (500) each hand the turn back: the lock is free after every
+    request, and the next post goes through."""
+    from sferum_lite.actions import ActionError
+    from sferum_lite.actions import messages as actions
+
     chat = f.make_chat(
         world.kindergarten, world.educator, group=world.group, members=[world.parent]
     )
     client = as_user(world.parent)
+    url = f"/chats/{chat.id}/messages"
     lock = database.process_write_lock()
-    assert client.post(f"/chats/{chat.id}/messages", data={"text": "Привет"}).status_code == 303
+
+    assert client.post(url, data={"text": "Привет"}).status_code == 303
     assert not lock.locked()
-    refused = client.post(f"/chats/{chat.id}/messages", data={"text": "x" * 5000})
-    assert refused.status_code == 422 and not lock.locked()
-    as_other = as_user(world.other_group_parent)
-    assert as_other.post(f"/chats/{chat.id}/messages", data={"text": "Мимо"}).status_code == 404
+
+    def refuse(*_args):
+        raise ActionError("Вы заблокированы в этом чате: писать в него пока нельзя.")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actions, "_not_blocked", refuse)
+        assert client.post(url, data={"text": "Нельзя"}).status_code == 422
     assert not lock.locked()
+
+    def full(*_args, **_kwargs):
+        raise _wrapped(sqlite3.OperationalError("database or disk is full"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actions, "bump", full)
+        assert client.post(url, data={"text": "Места нет"}).status_code == 503
+    assert not lock.locked()
+
+    def bug(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug after BEGIN IMMEDIATE")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actions, "bump", bug)
+        with pytest.raises(ZeroDivisionError):  # TESTING: the 500's exception reaches the test
+            client.post(url, data={"text": "Ошибка"})
+    assert not lock.locked()
+
+    assert client.post(url, data={"text": "Снова можно"}).status_code == 303
+
+
+@sqlite_only
+def test_a_second_write_connection_in_the_thread_holding_the_turn_fails_at_once(db_ctx):
+    """Waiting for the turn it holds itself would be a 30-second hang and a «сервер занят»:
+    a thread that opens a second write transaction while it holds the turn is told at once."""
+    with database.writing():
+        with db.engine.connect() as first:
+            first.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the turn is this thread's
+            with db.engine.connect() as second, pytest.raises(RuntimeError, match="already"):
+                second.execute(text("SELECT 1"))
+    assert not database.process_write_lock().locked()
 
 
 # --- the database goes away and comes back --------------------------------------------------------
@@ -199,9 +270,26 @@ def test_with_the_database_away_the_error_page_is_drawn_without_it(tmp_path, hea
         response = client.get("/login", headers=headers)
     body = response.get_data(as_text=True)
     assert response.status_code == 503
-    assert "<html" in body and "Сервер недоступен" in body and "попробуйте ещё раз через минуту" in body
+    assert (
+        "<html" in body
+        and "Сервер недоступен" in body
+        and "попробуйте ещё раз через минуту" in body
+    )
     assert response.headers["Retry-After"] == "30"
     assert any("storage unavailable" in r.getMessage() for r in caplog.records)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_storage_failure_logs_no_invite_token(tmp_path, caplog):
+    """The log line names the endpoint, not the path: an invite link's path is its secret."""
+    url = "sqlite:///" + str(tmp_path / "missing-folder" / "sferum.sqlite3")
+    app = create_app(app_config(url), instance_path=str(tmp_path))
+    token = "Zk3vQw8secretTOKENvalue0123456789abcdefABCD"
+    with caplog.at_level(logging.INFO):
+        response = app.test_client().get(f"/i/{token}")
+    assert response.status_code == 503
+    assert "storage unavailable" in caplog.text and token not in caplog.text
     with app.app_context():
         db.engine.dispose()
 
@@ -242,6 +330,6 @@ def test_a_start_on_a_read_only_disk_says_so_in_one_line(tmp_path, monkeypatch, 
     assert "Read-only file system" in str(refused.value) and "secret_key" in str(refused.value)
     with pytest.raises(SystemExit) as stopped:
         load_app(test_config={"AUTO_MIGRATE": False}, instance_path=str(tmp_path))
-    assert stopped.value.code == 1
+    assert stopped.value.code == 4  # gunicorn stops instead of starting workers again
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -8,13 +8,14 @@ Message text never goes into the audit log.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import media
@@ -189,8 +190,31 @@ def do_post_message(
         return earlier
     except BaseException:
         db.session.rollback()
-        _unstore(uploads)
+        _unstore_unless_committed(uploads)
         raise
+
+
+def _unstore_unless_committed(uploads: list[Upload]) -> None:
+    """Remove the files of a post that failed — unless its COMMIT reached the database after
+    all (the connection dropped while the answer was on its way): files a stored row names stay,
+    and when the database can't tell, all stay. A stray file costs a little disk; a lost photo
+    of a child can't be taken again."""
+    names = [name for upload in uploads for name in upload.stored]
+    if not names:
+        return
+    try:
+        kept = db.session.scalar(
+            select(func.count())
+            .select_from(Attachment)
+            .where(or_(Attachment.stored_name.in_(names), Attachment.thumb_name.in_(names)))
+        )
+        db.session.rollback()
+    except Exception:  # the database is away: keep them
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        return
+    if not kept:
+        _unstore(uploads)
 
 
 def _post(actor, access, text, reply_to, important, uploads, poll, client_token, post) -> Message:

@@ -269,7 +269,16 @@ def post(chat_id):
         return _composer_refused(access)
     if not can_post(access):
         abort(403)
-    form = MessageForm()
+    try:
+        form = MessageForm()  # reads the body: a large file is spooled to a temporary file
+    except OSError as error:
+        trouble = storage_trouble(error)
+        if trouble is None or not is_htmx():
+            raise  # without JavaScript: the 503 page; the browser's back keeps the text
+        # Nothing of the form could be read, so no composer can be drawn: the one on the page
+        # stays as it is, with its text and files, and the reason shows above it.
+        storage_failed(error, trouble)
+        return _toast(NOT_SENT[trouble], 503)
     reply = None
     if form.reply_to.data:
         reply = _reply_in(access, form.reply_to.data)
@@ -325,15 +334,20 @@ def _message_response(access, message, status=200):
     return see_other("messages.chat", chat_id=access.chat.id, _anchor=f"m-{message.id}")
 
 
+def _toast(message, status):
+    """For htmx: `message` in the chat's #toast; the rest of the page stays as it is."""
+    response = current_app.make_response(
+        (render_template("errors/_inline.html", message=message), status)
+    )
+    response.headers["HX-Retarget"] = "#toast"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def _refused(access, message, error: ActionError, status=409):
     db.session.rollback()
     if is_htmx():
-        response = current_app.make_response(
-            (render_template("errors/_inline.html", message=error.message), status)
-        )
-        response.headers["HX-Retarget"] = "#toast"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return _toast(error.message, status)
     flash(error.message, "error")
     return chat_page(access_chat(current_user, access.chat.id), status=status)
 
