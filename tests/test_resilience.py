@@ -54,6 +54,7 @@ def _wrapped(orig: BaseException) -> exc.OperationalError:
         (OSError(errno.EROFS, "Read-only file system"), "readonly"),
         (PermissionError(errno.EACCES, "Permission denied"), "readonly"),
         (WriteLockTimeout("no write turn"), "busy"),
+        (exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"), "busy"),
         (_wrapped(sqlite3.OperationalError("no such table: message")), None),
         (_wrapped(sqlite3.IntegrityError("UNIQUE constraint failed")), None),
         (OSError(errno.ENOENT, "No such file"), None),
