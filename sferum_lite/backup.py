@@ -52,7 +52,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from .media import stored_path
+from .media import fsync_path, stored_path
 
 FORMAT = "sferum-lite backup"
 FORMAT_VERSION = 1
@@ -75,15 +75,6 @@ COUNTED = {
 
 class BackupError(Exception):
     """Why a backup or a restore can't be done, in one line for the operator."""
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or a directory's entries) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sqlite_snapshot(source: Path, dest: Path) -> None:

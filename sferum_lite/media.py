@@ -273,9 +273,9 @@ def stored_path(upload_dir: Path, name: str) -> Path:
     return Path(upload_dir) / name
 
 
-def _fsync_dir(path: Path) -> None:
-    """Flush a directory's entries (a file renamed into it) to disk."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (a file renamed into it), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -301,7 +301,7 @@ def store(upload_dir: Path, data: bytes, suffix: str) -> str:
             os.fsync(out.fileno())
         os.chmod(temp, 0o640)
         os.replace(temp, target)
-        _fsync_dir(upload_dir)
+        fsync_path(upload_dir)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         target.unlink(missing_ok=True)

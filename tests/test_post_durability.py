@@ -485,10 +485,10 @@ def test_store_flushes_the_file_and_then_the_folder(tmp_path, monkeypatch):
         "replace",
         lambda a, b: (done.append(("replace", Path(b).name)), real_replace(a, b))[1],
     )
-    real_fsync_dir = media._fsync_dir
+    real_fsync_dir = media.fsync_path
     monkeypatch.setattr(
         media,
-        "_fsync_dir",
+        "fsync_path",
         lambda path: (done.append(("folder", Path(path))), real_fsync_dir(path))[1],
     )
     name = media.store(tmp_path, b"photo bytes", ".jpg")
@@ -502,7 +502,7 @@ def test_a_folder_that_cannot_be_flushed_keeps_no_file(tmp_path, monkeypatch):
     def fails(path):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(media, "_fsync_dir", fails)
+    monkeypatch.setattr(media, "fsync_path", fails)
     with pytest.raises(OSError):
         media.store(tmp_path, b"photo bytes", ".jpg")
     assert os.listdir(tmp_path) == []
