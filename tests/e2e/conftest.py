@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -27,6 +28,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 from jinja2 import BytecodeCache
 from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wsgi import ClosingIterator
 
 from scripts.screenshots import CHROMIUM_ARGS
 
@@ -107,11 +109,33 @@ class LiveServer:
     def __call__(self, path: str = "/") -> str:
         return urljoin(self.url, path)
 
+    in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
     def wsgi(self, environ, start_response):
-        """The app, noting (method, path, came from htmx) of every request that reaches it."""
+        """The app, noting (method, path, came from htmx) of every request that reaches it, and
+        counting the answers still being sent (a live stream goes on after its view returned)."""
         htmx = environ.get("HTTP_HX_REQUEST") == "true"
         self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), htmx))
-        return self.app(environ, start_response)
+        with self._lock:
+            self.in_flight += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return ClosingIterator(body, self._done)
+
+    def _done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def wait_for_answers(self, seconds: float) -> None:
+        """Until every answer is sent (the browser has gone, so streams end at their next
+        heartbeat): only then may the test's engine be disposed under them."""
+        deadline = time.monotonic() + seconds
+        while self.in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -139,6 +163,7 @@ def live_server(make_app):
         server.server_close()
         thread.join(timeout=10)
         assert not thread.is_alive(), "the live server thread did not stop"
+        live.wait_for_answers(10)
 
 
 # --- a page per test, with what went wrong in it -------------------------------------------------
