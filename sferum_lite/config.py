@@ -146,4 +146,11 @@ def finish(config, instance_path: str) -> None:
     https = str(config.get("BASE_URL", "")).startswith("https://")
     if https:
         config["SESSION_COOKIE_SECURE"] = True
+        # "__Host-": the browser keeps the cookie only when it is Secure, for Path=/ and with
+        # no Domain, so a neighbouring site (another *.example host, a plain-http copy) can
+        # neither set nor shadow the session
+        name = str(config.get("SESSION_COOKIE_NAME") or "session")
+        if not name.startswith("__Host-") and not config.get("SESSION_COOKIE_DOMAIN"):
+            config["SESSION_COOKIE_NAME"] = "__Host-" + name
+            config["SESSION_COOKIE_PATH"] = "/"
     config["PREFERRED_URL_SCHEME"] = "https" if https else "http"

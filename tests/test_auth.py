@@ -107,7 +107,7 @@ def test_a_login_that_is_neither_phone_nor_email(client, world):
 
 def test_logout_is_a_post_and_ends_the_session_on_the_server(app, olga):
     client = sign_in(app.test_client(), olga)
-    cookie = client.get_cookie("sferum_session").value
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     assert client.get("/logout").status_code == 405
     assert sessions_of(olga) == 1
 
@@ -117,7 +117,7 @@ def test_logout_is_a_post_and_ends_the_session_on_the_server(app, olga):
 
     # the old cookie, replayed by someone who copied it, opens nothing
     thief = app.test_client()
-    thief.set_cookie("sferum_session", cookie)
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     response = thief.get("/")
     assert response.status_code == 302 and "/login" in response.location
 

@@ -238,7 +238,7 @@ def test_a_backup_taken_while_eight_people_post_restores_into_an_empty_instance(
     db.session.commit()
     clients = [sign_in(source.test_client(), parent) for parent in parents]
     old_browser = sign_in(source.test_client(), world.parent)
-    old_cookie = old_browser.get_cookie("sferum_session").value
+    old_cookie = old_browser.get_cookie(source.config["SESSION_COOKIE_NAME"]).value
 
     stop, done, failures = threading.Event(), [], []
     threads = [
@@ -338,7 +338,7 @@ def test_a_backup_taken_while_eight_people_post_restores_into_an_empty_instance(
 
     # a browser signed in before the backup is still signed in on the restored instance
     browser = restored.test_client()
-    browser.set_cookie("sferum_session", old_cookie)
+    browser.set_cookie(restored.config["SESSION_COOKIE_NAME"], old_cookie)
     profile = browser.get("/profile")
     assert profile.status_code == 200
     assert "Выйти" in profile.get_data(as_text=True)

@@ -827,7 +827,7 @@ def test_a_file_name_cannot_inject_headers(world, as_user, group_chat):
     disposition = served.headers["Content-Disposition"]
     assert "filename*=UTF-8''" in disposition
     assert "\r" not in disposition and "\n" not in disposition
-    assert cookies_set(served) in ([], ["sferum_session"]), "only the session's own cookie"
+    assert cookies_set(served) in ([], ["__Host-sferum_session"]), "only the session's own cookie"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.headers["Cache-Control"].startswith("private")
     assert "sandbox" in served.headers["Content-Security-Policy"]
@@ -856,7 +856,7 @@ def test_a_stored_name_with_line_breaks_is_still_served_safely(world, as_user, g
     assert "filename*=UTF-8''" in disposition
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.count('"') == 2
-    assert cookies_set(served) in ([], ["sferum_session"]), "only the session's own cookie"
+    assert cookies_set(served) in ([], ["__Host-sferum_session"]), "only the session's own cookie"
 
 
 def test_a_file_name_with_a_path_is_stored_under_a_random_name(world, as_user, group_chat):
