@@ -354,7 +354,9 @@ def can_pin(access: ChatAccess) -> bool:
 
 def can_see_edits(access: ChatAccess, message: Message) -> bool:
     """Earlier versions of an edited message: its author, the moderators and the
-    administration."""
+    administration. Not of a message its author deleted: that is gone for everyone."""
+    if message.is_deleted and message.deleted_clause is None:
+        return False
     return message.author_id == access.user.id or can_moderate(access)
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from sferum_lite.extensions import db
+from sferum_lite.models import Message, MessageEdit
+
 from . import factories as f
+from .test_admin_groups import page_text
+from .test_chats import group_chat  # noqa: F401  (a fixture)
 
 # (d) the session cookie carries the __Host- prefix over https -------------------------------
 
@@ -26,3 +33,32 @@ def test_session_cookie_keeps_its_plain_name_over_http(make_app, world):
         "/login", data={"login": world.parent.login, "password": f.PASSWORD}
     )
     assert response.headers["Set-Cookie"].startswith("sferum_session=")
+
+
+# (b) what the author deleted is gone for everyone, earlier versions too ----------------------
+
+
+def test_an_edited_message_the_author_deleted_keeps_no_earlier_versions(
+    world,
+    as_user,
+    group_chat,  # noqa: F811
+):
+    message = f.make_message(group_chat, world.parent, "Первый вариант")
+    author = as_user(world.parent)
+    author.post(f"/messages/{message.id}/edit", data={"text": "Второй вариант"})
+    author.post(f"/messages/{message.id}/edit", data={"text": "Третий вариант"})
+    assert db.session.scalar(select(db.func.count()).select_from(MessageEdit)) == 2
+
+    assert author.post(f"/messages/{message.id}/delete").status_code == 303
+    db.session.expire_all()
+    # nothing of it is left to read: no earlier version, no text
+    assert db.session.scalars(select(MessageEdit)).all() == []
+    assert db.session.get(Message, message.id).text == ""
+    for person in (world.parent, world.educator, world.director, world.admin):
+        client = as_user(person)
+        page = client.get(f"/messages/{message.id}/history")
+        assert page.status_code in (403, 404), person.name
+        chat = page_text(client.get(f"/chats/{group_chat.id}"))
+        for version in ("Первый вариант", "Второй вариант", "Третий вариант"):
+            assert version not in page_text(page), person.name
+            assert version not in chat, person.name

@@ -346,6 +346,10 @@ def do_delete_message(actor: User, access: ChatAccess, message: Message) -> Mess
     message.deleted_at = utcnow()
     message.deleted_by_id = actor.id
     message.pinned_at = None
+    # what the author deleted is gone for everyone: its words and earlier versions go now, as
+    # on account deletion (only a moderator's deletion is kept whole, in the moderation log)
+    db.session.execute(delete(MessageEdit).where(MessageEdit.message_id == message.id))
+    message.text = ""
     bump(message.chat_id, message)
     record(actor, "message.delete", message, chat=message.chat_id, own=True)
     publish_after_commit(kindergarten_topic(access.chat.kindergarten_id), {"chat": message.chat_id})
