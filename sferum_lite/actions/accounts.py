@@ -16,6 +16,7 @@ from ..security import (
     SESSION_MAX_AGE,
     current_session_row,
     hash_password,
+    lockout_minutes,
     needs_rehash,
     new_session_row,
 )
@@ -59,12 +60,36 @@ def do_sign_in(user: User, *, password: str | None = None, login_hash: str | Non
     login_user(user)
 
 
-def do_record_failed_login(login_hash: str) -> None:
+def do_reserve_attempt(login_hash: str) -> tuple[int, int | None]:
+    """Take one of the login's attempts before its password is checked: (0, the attempt's id),
+    or (minutes to wait, None) when the attempts are used up.
+
+    The attempt is written as a failure at once, under a lock on this login (SQLite's write
+    lock; a PostgreSQL advisory lock keyed by the login's hash), so parallel tries can't all
+    pass the check before any of them is counted. A right password then gives it back
+    (`do_sign_in`, `do_release_attempt`). The password is checked after the commit: the lock
+    is never held while hashing."""
+    begin_write(f"sign-in-{login_hash}")
+    minutes = lockout_minutes(login_hash)
+    attempt = None
+    if not minutes:
+        now = utcnow()
+        attempt = FailedLogin(login_hash=login_hash, created_at=now)
+        db.session.add(attempt)
+        # housekeeping: nothing older than a day is ever needed
+        db.session.execute(
+            delete(FailedLogin).where(FailedLogin.created_at < now - timedelta(days=1))
+        )
+        db.session.flush()
+    attempt_id = attempt.id if attempt is not None else None
+    db.session.commit()
+    return minutes, attempt_id
+
+
+def do_release_attempt(attempt_id: int) -> None:
+    """The password was right: the attempt taken for it is not a failure."""
     begin_write()
-    now = utcnow()
-    db.session.add(FailedLogin(login_hash=login_hash, created_at=now))
-    # housekeeping: nothing older than a day is ever needed
-    db.session.execute(delete(FailedLogin).where(FailedLogin.created_at < now - timedelta(days=1)))
+    db.session.execute(delete(FailedLogin).where(FailedLogin.id == attempt_id))
     db.session.commit()
 
 

@@ -14,7 +14,8 @@ from ..actions import ActionError
 from ..actions.accounts import (
     do_change_password,
     do_end_other_sessions,
-    do_record_failed_login,
+    do_release_attempt,
+    do_reserve_attempt,
     do_set_locale,
     do_sign_in,
     do_sign_out,
@@ -88,15 +89,14 @@ def login():
     form = LoginForm(next=target)
     if form.validate_on_submit():
         key = login_key(form.login.data)
-        minutes = lockout_minutes(key)
-        if minutes:
-            return _locked_out(form, minutes)
         parsed = parse_login(form.login.data)
         user = find_user_by_login(*parsed) if parsed else None
+        minutes, _attempt = do_reserve_attempt(key)
+        if minutes:
+            return _locked_out(form, minutes)
         if verify_password(user.password_hash if user else None, form.password.data):
             do_sign_in(user, password=form.password.data, login_hash=key)
             return redirect(target or url_for("main.home"), code=303)
-        do_record_failed_login(key)
         minutes = lockout_minutes(key)
         if minutes:
             return _locked_out(form, minutes)
@@ -158,11 +158,12 @@ def _password_again(form, field, wrong: str) -> int | None:
     (422 with `wrong` on the field, 429 when locked). Wrong passwords count like failed
     sign-ins, so a stolen session can't guess on; the try that locks says so at once."""
     key = login_key(current_user.login)
-    if not lockout_minutes(key):
+    minutes, attempt = do_reserve_attempt(key)
+    if not minutes:
         if verify_password(current_user.password_hash, field.data):
+            do_release_attempt(attempt)
             return None
-        do_record_failed_login(key)
-    minutes = lockout_minutes(key)
+        minutes = lockout_minutes(key)
     if minutes:
         form.form_errors.append(locked_out_message(minutes))
         return 429
