@@ -9,6 +9,7 @@ import logging
 import math
 import re
 import secrets
+import threading
 import unicodedata
 from datetime import datetime, timedelta
 from functools import cache
@@ -138,15 +139,37 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher(**params)  # argon2id, RFC 9106 low-memory profile by default
 
 
+# Each argon2 call takes its memory_cost (64 MiB by default) for as long as it runs: twenty
+# sign-ins at once took one worker from 127 MB to 1.07 GB. Hashes and checks therefore queue for
+# one of ARGON2_CONCURRENCY turns per process (they wait, they don't fail), so a process never
+# holds more than that many times memory_cost for passwords.
+ARGON2_CONCURRENCY = 2
+_argon2_turns: dict[int, threading.BoundedSemaphore] = {}
+_argon2_turns_guard = threading.Lock()
+
+
+def argon2_turn() -> threading.BoundedSemaphore:
+    """The semaphore every argon2 hash and check of this process takes a turn of."""
+    cap = max(1, int(current_app.config.get("ARGON2_CONCURRENCY") or ARGON2_CONCURRENCY))
+    with _argon2_turns_guard:
+        if cap not in _argon2_turns:
+            _argon2_turns[cap] = threading.BoundedSemaphore(cap)
+        return _argon2_turns[cap]
+
+
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    hasher = _hasher()
+    with argon2_turn():
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists: pass None to burn a dummy hash."""
     hasher = _hasher()
+    dummy = None if password_hash else _dummy_hash(hasher)
     try:
-        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
+        with argon2_turn():
+            return hasher.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -161,7 +184,8 @@ _DUMMY: dict[tuple, str] = {}
 def _dummy_hash(hasher: PasswordHasher) -> str:
     key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
     if key not in _DUMMY:
-        _DUMMY[key] = hasher.hash(secrets.token_urlsafe(16))
+        with argon2_turn():
+            _DUMMY[key] = hasher.hash(secrets.token_urlsafe(16))
     return _DUMMY[key]
 
 

@@ -110,3 +110,56 @@ def test_a_right_password_gives_its_attempt_back(app, world, as_user):
     )
     assert response.status_code == 303
     assert failures() == 0
+
+
+# --- (4) argon2's memory: at most ARGON2_CONCURRENCY hashes at once per process ------------------
+
+
+def test_parallel_sign_ins_queue_for_argon2(app, world, monkeypatch):
+    """Eight sign-ins at once (eight different logins: no lock-out in the way) never have more
+    than the cap inside argon2 together; they wait for their turn and all get their answer."""
+    from argon2 import PasswordHasher
+
+    from sferum_lite import security
+
+    cap = 2  # the default ARGON2_CONCURRENCY
+    inside = {"now": 0, "most": 0, "calls": 0}
+    guard = threading.Lock()
+    others_arrived = threading.Event()
+
+    def instrumented(real):
+        def call(self, *args, **kwargs):
+            with guard:
+                inside["now"] += 1
+                inside["calls"] += 1
+                inside["most"] = max(inside["most"], inside["now"])
+                if inside["now"] > cap:
+                    others_arrived.set()
+            try:
+                others_arrived.wait(0.2)  # room for the others to come in, if they can
+                return real(self, *args, **kwargs)
+            finally:
+                with guard:
+                    inside["now"] -= 1
+
+        return call
+
+    class Instrumented(PasswordHasher):
+        hash = instrumented(PasswordHasher.hash)
+        verify = instrumented(PasswordHasher.verify)
+
+    monkeypatch.setattr(security, "PasswordHasher", Instrumented)
+    security._DUMMY.clear()
+    clients = [app.test_client() for _ in range(8)]
+    logins = iter([f"nobody{n}@example.ru" for n in range(8)] + [world.parent.login])
+    lock = threading.Lock()
+
+    def sign_in(client):
+        with lock:
+            login = next(logins)
+        return client.post("/login", data={"login": login, "password": "не тот пароль"})
+
+    answers = in_parallel(clients, lambda client: sign_in(client).status_code)
+    assert answers == [422] * 8
+    assert inside["calls"] >= 8
+    assert inside["most"] <= cap
