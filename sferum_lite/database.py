@@ -33,6 +33,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
+    # what is deleted or overwritten is zeroed in the file, not left in free space: an erased
+    # account's name, phone and e-mail are gone from the disk, not just from the tables
+    "PRAGMA secure_delete=ON",
 )
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 

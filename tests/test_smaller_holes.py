@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select
 
 from sferum_lite.extensions import db
@@ -62,3 +65,37 @@ def test_an_edited_message_the_author_deleted_keeps_no_earlier_versions(
         for version in ("Первый вариант", "Второй вариант", "Третий вариант"):
             assert version not in page_text(page), person.name
             assert version not in chat, person.name
+
+
+# (f) an erased account leaves nothing in the SQLite file or its write-ahead log --------------
+
+
+def test_a_deleted_account_leaves_no_name_phone_or_email_on_disk(world, as_user, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own files")
+    path = Path(database_url.removeprefix("sqlite:///"))
+    name, phone, email = "Евлампия Засекреченная", "+79990001234", "evlampia.secret@mail.example"
+    parent = f.make_parent(
+        world.kindergarten, name, phone=phone, email=email, children=[world.child]
+    )
+    # her name in the pages over and over, as a busy chat would leave it in the log
+    chat = f.make_chat(world.kindergarten, world.educator, group=world.group, members=[parent])
+    client = as_user(parent)
+    for new_name in (name + "-Петрова", name):
+        assert client.post("/profile", data={"name": new_name}).status_code in (200, 303)
+    for n in range(3):
+        f.make_message(chat, parent, f"Сообщение {n}")
+
+    def on_disk() -> bytes:
+        files = [path, path.with_name(path.name + "-wal")]
+        return b"".join(p.read_bytes() for p in files if p.exists())
+
+    secrets = [name.encode(), phone.encode(), phone[2:].encode(), email.encode()]
+    assert any(secret in on_disk() for secret in secrets)  # the test looks where it should
+
+    response = client.post("/profile/delete", data={"password": f.PASSWORD, "confirm": "УДАЛИТЬ"})
+    assert response.status_code == 303
+    db.session.commit()
+    left = on_disk()
+    for secret in secrets:
+        assert secret not in left, secret

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
-from ..database import begin_write
+from ..database import begin_write, is_sqlite
 from ..extensions import db
 from ..models import (
     DELETED_NAME_RU,
@@ -146,3 +146,16 @@ def do_delete_account(user: User) -> None:
         chats=chats,
     )
     db.session.commit()
+    _out_of_the_wal()
+
+
+def _out_of_the_wal() -> None:
+    """SQLite: the write-ahead log still holds the pages as they were before the erasure.
+    Copy the log into the file (whose freed space secure_delete has zeroed) and truncate it.
+    Best effort: a reader holding an old snapshot past the busy timeout leaves the log for the
+    next checkpoint, which SQLite runs by itself."""
+    if not is_sqlite():
+        return
+    with db.engine.connect() as connection:
+        # the raw connection, outside any transaction: a checkpoint can't run inside one
+        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
