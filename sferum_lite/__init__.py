@@ -68,6 +68,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    from . import limits
+
+    limits.init_app(app)  # body limits per route, set before the CSRF check reads a body
     _register_blueprints(app)
     _register_hooks(app)
 
