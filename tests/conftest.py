@@ -16,6 +16,7 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from sferum_lite import create_app
 from sferum_lite.extensions import db, limiter
@@ -77,12 +78,42 @@ def schema(database_url):
     return database_url
 
 
+# tables whose rows the database itself refuses to DELETE (migration 0007)
+APPEND_ONLY = ("moderation_log",)
+
+
 def empty_tables() -> None:
     """DELETE, child tables first: on tables this small it is much faster than TRUNCATE."""
     db.session.remove()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name in APPEND_ONLY:
+                _empty_append_only(conn, table)
+            else:
+                conn.execute(table.delete())
+
+
+def _empty_append_only(conn, table) -> None:
+    """Between tests only: its DELETE triggers are set aside and put back in the same
+    transaction, so no other connection ever sees the log without them."""
+    if conn.execute(select(table.c.id).limit(1)).first() is None:
+        return
+    name = conn.dialect.identifier_preparer.quote(table.name)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ALTER TABLE {name} DISABLE TRIGGER USER")
+        conn.execute(table.delete())
+        conn.exec_driver_sql(f"ALTER TABLE {name} ENABLE TRIGGER USER")
+        return
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+        "AND upper(sql) LIKE '%BEFORE DELETE%'",
+        (table.name,),
+    ).all()
+    for trigger, _sql in triggers:
+        conn.exec_driver_sql(f"DROP TRIGGER {conn.dialect.identifier_preparer.quote(trigger)}")
+    conn.execute(table.delete())
+    for _trigger, sql in triggers:
+        conn.exec_driver_sql(sql)
 
 
 class Client(FlaskClient):

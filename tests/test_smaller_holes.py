@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DatabaseError
 
 from sferum_lite.extensions import db
 from sferum_lite.models import Message, MessageEdit
+from sferum_lite.models.moderation import ModerationEntry
 
 from . import factories as f
 from .test_admin_groups import page_text
@@ -19,9 +21,10 @@ from .test_chats import group_chat  # noqa: F401  (a fixture)
 
 def test_session_cookie_is_host_prefixed_over_https(client, world):
     response = client.post("/login", data={"login": world.parent.login, "password": f.PASSWORD})
-    (cookie,) = response.headers.getlist("Set-Cookie")
-    name, attributes = cookie.split("=", 1)[0], [a.strip() for a in cookie.split(";")[1:]]
-    assert name == "__Host-sferum_session"  # BASE_URL of the tests is https
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert "sferum_session" not in cookies
+    cookie = cookies["__Host-sferum_session"]  # BASE_URL of the tests is https
+    attributes = [a.strip() for a in cookie.split(";")[1:]]
     # what the prefix demands, or the browser drops the cookie
     assert "Secure" in attributes
     assert "Path=/" in attributes
@@ -35,7 +38,9 @@ def test_session_cookie_keeps_its_plain_name_over_http(make_app, world):
     response = app.test_client().post(
         "/login", data={"login": world.parent.login, "password": f.PASSWORD}
     )
-    assert response.headers["Set-Cookie"].startswith("sferum_session=")
+    names = [c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie")]
+    assert "sferum_session" in names
+    assert not any(name.startswith("__Host-") for name in names)
 
 
 # (b) what the author deleted is gone for everyone, earlier versions too ----------------------
@@ -99,3 +104,42 @@ def test_a_deleted_account_leaves_no_name_phone_or_email_on_disk(world, as_user,
     left = on_disk()
     for secret in secrets:
         assert secret not in left, secret
+
+
+# (e) the moderation log refuses DELETE at the database level, as it refuses UPDATE ------------
+
+
+def _log_line(world, chat) -> ModerationEntry:
+    entry = ModerationEntry(
+        kindergarten_id=world.kindergarten.id,
+        chat_id=chat.id,
+        actor_id=world.educator.id,
+        action="violation",
+        member_id=world.parent.id,
+        rules_id=chat.rules_id,
+        clause=2,
+        ground="п. 2. Уважаем друг друга.",
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        lambda entry: delete(ModerationEntry).where(ModerationEntry.id == entry.id),
+        lambda entry: delete(ModerationEntry),
+        lambda entry: update(ModerationEntry).values(note="переписано"),
+    ],
+    ids=["delete one", "delete all", "update"],
+)
+def test_the_moderation_log_refuses_delete_and_update(world, group_chat, statement):  # noqa: F811
+    entry = _log_line(world, group_chat)
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(statement(entry))
+        db.session.flush()
+    db.session.rollback()
+    db.session.expire_all()
+    (kept,) = db.session.scalars(select(ModerationEntry)).all()
+    assert (kept.id, kept.note, kept.ground) == (entry.id, "", "п. 2. Уважаем друг друга.")

@@ -154,7 +154,7 @@ MODERATION_ACTIONS = (
 
 class ModerationEntry(db.Model):
     """One line of the moderation log. Append-only: nothing updates or deletes a row (the
-    database refuses an UPDATE), so the director reads what happened and why.
+    database refuses an UPDATE and a DELETE), so the director reads what happened and why.
 
     `ground` is a clause of the chat's rules (`clause` of `rules_id`) or a departure; the
     content of a deleted message stays on the message row, which the log links to."""
