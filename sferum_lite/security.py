@@ -214,14 +214,94 @@ def password_problem(password: str, *, login: str = "") -> str | None:
 # --- failed sign-ins ---------------------------------------------------------------------------
 
 
-def login_key(raw: str) -> str:
+def login_key(raw: str, device: str | None = None) -> str:
     """A keyed hash (HMAC with the secret key) of the login as typed, normalised when it is a
     phone or e-mail: the table holds no phone number anyone could recover by trying them all,
-    and known and unknown logins are treated the same."""
+    and known and unknown logins are treated the same.
+
+    `device` (see `known_device`) gives the login's failures on that one browser a count of
+    their own: strangers' failures, counted under the plain key, don't lock it."""
     parsed = parse_login(raw)
     key = parsed[1] if parsed else clean_text(raw).lower()
+    message = b"failed-login:" + key.encode()
+    if device:
+        message += b"\x00device:" + device.encode()
     secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"failed-login:" + key.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+# --- devices where a person signed in before ---------------------------------------------------
+#
+# The director's phone number is printed on every poster: five wrong passwords from anywhere
+# would lock her out. A browser where a person signed in successfully gets a long-lived cookie
+# naming them and a random device id, signed with the secret key; on that browser their
+# attempts are counted apart from everybody else's, so a stranger's failures lock only the
+# browsers the person never signed in on. The cookie holds a few people (a family's shared
+# phone); an entry is good for DEVICE_DAYS after the last successful sign-in on it.
+
+DEVICE_DAYS = 365
+DEVICE_PEOPLE = 4
+_DEVICE_ENTRY = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{16,32})\.(\d{1,12})\.([0-9a-f]{32})$")
+
+
+def device_cookie_name() -> str:
+    secure = current_app.config.get("SESSION_COOKIE_SECURE")
+    return "__Host-sferum_device" if secure else "sferum_device"
+
+
+def _device_mac(user_id: int, device: str, issued: int) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    message = f"known-device:{user_id}:{device}:{issued}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _device_entries() -> dict[int, tuple[str, int]]:
+    """user id -> (device id, issued at) for each valid, unexpired entry of this browser's
+    device cookie; forged, altered and expired entries are left out."""
+    raw = request.cookies.get(device_cookie_name(), "")[:1000]
+    now = int(utcnow().timestamp())
+    entries: dict[int, tuple[str, int]] = {}
+    for part in raw.split("~")[:DEVICE_PEOPLE]:
+        match = _DEVICE_ENTRY.match(part)
+        if not match:
+            continue
+        user_id, device, issued = int(match[1]), match[2], int(match[3])
+        expected = _device_mac(user_id, device, issued)
+        if not hmac.compare_digest(expected, match[4]):
+            continue
+        if not now - DEVICE_DAYS * 86400 <= issued <= now + 60:
+            continue
+        entries.setdefault(user_id, (device, issued))
+    return entries
+
+
+def known_device(user: User | None) -> str | None:
+    """This browser's device id for `user` if they signed in successfully on it before."""
+    if user is None or user.id is None:
+        return None
+    entry = _device_entries().get(user.id)
+    return entry[0] if entry else None
+
+
+def remember_device(response, user: User):
+    """After a successful sign-in: this browser is one `user` signed in on (kept a year)."""
+    entries = _device_entries()
+    device = entries.pop(user.id, (secrets.token_urlsafe(16), 0))[0]
+    issued = int(utcnow().timestamp())
+    kept = [(user.id, device, issued)] + [(uid, dev, at) for uid, (dev, at) in entries.items()]
+    value = "~".join(
+        f"{uid}.{dev}.{at}.{_device_mac(uid, dev, at)}" for uid, dev, at in kept[:DEVICE_PEOPLE]
+    )
+    response.set_cookie(
+        device_cookie_name(),
+        value,
+        max_age=DEVICE_DAYS * 86400,
+        path="/",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def lockout_minutes(key: str, now: datetime | None = None) -> int:

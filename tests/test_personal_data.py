@@ -546,8 +546,12 @@ def test_wrong_passwords_lock_the_deletion(world, chat, as_user):
         assert locked.status_code == 429
         assert "Попробуйте через" in text_of(locked)
         assert snapshot(world.parent)["deleted_at"] is None
-        # and the lock is the one signing in obeys
-        response = client.application.test_client().post(
+        # and the lock is the one signing in obeys on this browser (its device cookie: the
+        # tries of a browser she signed in on count apart from strangers')
+        this_browser = client.application.test_client()
+        device = "__Host-sferum_device"
+        this_browser.set_cookie(device, client.get_cookie(device).value)
+        response = this_browser.post(
             "/login", data={"login": world.parent.login, "password": f.PASSWORD}
         )
         assert response.status_code == 429

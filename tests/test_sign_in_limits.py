@@ -14,6 +14,7 @@ from sferum_lite.views import auth
 from . import factories as f
 
 PARALLEL = 20
+DEVICE = "__Host-sferum_device"  # the tests' BASE_URL is https
 
 
 def in_parallel(clients, call) -> list:
@@ -53,6 +54,14 @@ def counting(monkeypatch, module, name: str) -> list:
     return calls
 
 
+def copy_cookies(source, target):
+    for name in (target.application.config["SESSION_COOKIE_NAME"], DEVICE):
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value)
+    return target
+
+
 def failures() -> int:
     db.session.commit()  # a fresh snapshot: the requests ran in other threads
     return db.session.scalar(select(func.count()).select_from(FailedLogin))
@@ -84,8 +93,10 @@ def test_parallel_wrong_passwords_are_checked_at_most_five_times(app, world, mon
 def test_parallel_wrong_current_passwords_are_checked_at_most_five_times(
     app, world, as_user, monkeypatch
 ):
-    """«Изменить пароль» from many tabs of a stolen session: the same five tries."""
-    clients = [as_user(world.parent) for _ in range(PARALLEL)]
+    """«Изменить пароль» from many tabs of a stolen session (its cookies copied into twenty
+    clients): the same five tries."""
+    stolen = as_user(world.parent)
+    clients = [copy_cookies(stolen, app.test_client()) for _ in range(PARALLEL)]
     verified = counting(monkeypatch, auth, "verify_password")
     answers = in_parallel(
         clients,
@@ -110,6 +121,123 @@ def test_a_right_password_gives_its_attempt_back(app, world, as_user):
     )
     assert response.status_code == 303
     assert failures() == 0
+
+
+# --- (3) strangers' failures don't lock the owner out on a browser she signed in on --------------
+
+
+def wrong_tries(app, login: str, times: int = 5):
+    stranger = app.test_client()
+    for attempt in range(times):
+        answer = stranger.post("/login", data={"login": login, "password": f"неверно {attempt}"})
+    assert answer.status_code == 429
+    return stranger
+
+
+def test_the_device_cookie(app, world):
+    response = app.test_client().post(
+        "/login", data={"login": world.director.login, "password": f.PASSWORD}
+    )
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(DEVICE))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie
+    assert "Max-Age=31536000" in cookie
+    assert str(world.director.phone or "")[1:] not in cookie
+
+
+def test_strangers_failures_lock_other_devices_but_not_the_owners(app, world):
+    director = world.director.login
+    owners_phone = app.test_client()
+    assert (
+        owners_phone.post("/login", data={"login": director, "password": f.PASSWORD}).status_code
+        == 303
+    )
+    assert owners_phone.post("/logout").status_code == 303
+
+    wrong_tries(app, director)  # from the poster: the number is public
+
+    fresh = app.test_client().post("/login", data={"login": director, "password": f.PASSWORD})
+    assert fresh.status_code == 429
+    again = owners_phone.post("/login", data={"login": director, "password": f.PASSWORD})
+    assert again.status_code == 303
+    # the strangers' failures still lock every other browser
+    assert (
+        app.test_client()
+        .post("/login", data={"login": director, "password": f.PASSWORD})
+        .status_code
+        == 429
+    )
+
+
+def test_the_owners_device_has_its_own_five_tries(app, world):
+    director = world.director.login
+    phone = app.test_client()
+    assert phone.post("/login", data={"login": director, "password": f.PASSWORD}).status_code == 303
+    phone.post("/logout")
+    for attempt in range(4):
+        answer = phone.post("/login", data={"login": director, "password": f"неверно {attempt}"})
+        assert answer.status_code == 422
+    assert phone.post("/login", data={"login": director, "password": "неверно"}).status_code == 429
+    assert phone.post("/login", data={"login": director, "password": f.PASSWORD}).status_code == 429
+    # …and they were hers alone: another browser is not locked by them
+    other = app.test_client().post("/login", data={"login": director, "password": f.PASSWORD})
+    assert other.status_code == 303
+
+
+def test_a_forged_or_someone_elses_device_cookie_does_not_help(app, world):
+    director = world.director.login
+    owners_phone = app.test_client()
+    owners_phone.post("/login", data={"login": director, "password": f.PASSWORD})
+    genuine = owners_phone.get_cookie(DEVICE).value
+    user_id, device, issued, mac = genuine.split(".")
+    parents_phone = app.test_client()
+    parents_phone.post("/login", data={"login": world.parent.login, "password": f.PASSWORD})
+    parents_cookie = parents_phone.get_cookie(DEVICE).value
+
+    wrong_tries(app, director)
+
+    forged = [
+        f"{user_id}.{device}.{issued}.{'0' * 32}",  # a made-up signature
+        f"{user_id}.{'A' * 22}.{issued}.{mac}",  # another device id under her signature
+        f"{user_id}.{device}.{int(issued) + 1}.{mac}",  # a longer life
+        parents_cookie,  # a genuine cookie, of another person
+        parents_cookie.replace(parents_cookie.split(".")[0], user_id, 1),  # …made hers
+    ]
+    for value in forged:
+        client = app.test_client()
+        client.set_cookie(DEVICE, value)
+        answer = client.post("/login", data={"login": director, "password": f.PASSWORD})
+        assert answer.status_code == 429, value
+
+
+def test_the_owners_device_changes_the_password_and_deletes_the_account_despite_strangers(
+    app, world, as_user
+):
+    """«Изменить пароль» and «Удалить учётную запись» ask for the password again: on the
+    owner's device a stranger's failures don't stop her; a session on a browser that lost its
+    device cookie is stopped like any other browser."""
+    parent = world.parent
+    owners_phone = as_user(parent)
+    other_tab = copy_cookies(owners_phone, app.test_client())
+    other_tab.delete_cookie(DEVICE)
+
+    wrong_tries(app, parent.login)
+
+    without_device = other_tab.post(
+        "/profile/password",
+        data={"current_password": f.PASSWORD, "password": "новая весна 2027"},
+    )
+    assert without_device.status_code == 429
+    changed = owners_phone.post(
+        "/profile/password",
+        data={"current_password": f.PASSWORD, "password": "новая весна 2027"},
+    )
+    assert changed.status_code == 303
+    deleted = owners_phone.post(
+        "/profile/delete", data={"password": "новая весна 2027", "confirm": "УДАЛИТЬ"}
+    )
+    assert deleted.status_code == 303
 
 
 # --- (4) argon2's memory: at most ARGON2_CONCURRENCY hashes at once per process ------------------
@@ -163,3 +291,17 @@ def test_parallel_sign_ins_queue_for_argon2(app, world, monkeypatch):
     assert answers == [422] * 8
     assert inside["calls"] >= 8
     assert inside["most"] <= cap
+
+
+def test_registering_by_an_invite_makes_the_browser_known(app, world):
+    from .test_joining import PASSWORD, make_invite, open_link, register
+
+    chat = f.make_chat(world.kindergarten, world.educator, title="Чат", group=world.group)
+    client = app.test_client()
+    open_link(client, make_invite(chat, world.educator))
+    assert register(client).status_code == 303
+    assert client.get_cookie(DEVICE) is not None
+    client.post("/logout")
+    wrong_tries(app, "8 912 345-67-89")
+    answer = client.post("/login", data={"login": "8 912 345-67-89", "password": PASSWORD})
+    assert answer.status_code == 303

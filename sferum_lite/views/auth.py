@@ -33,9 +33,11 @@ from ..forms import (
 )
 from ..security import (
     find_user_by_login,
+    known_device,
     lockout_minutes,
     login_key,
     parse_login,
+    remember_device,
     safe_next,
     verify_password,
 )
@@ -88,15 +90,17 @@ def login():
         return redirect(target or url_for("main.home"))
     form = LoginForm(next=target)
     if form.validate_on_submit():
-        key = login_key(form.login.data)
         parsed = parse_login(form.login.data)
         user = find_user_by_login(*parsed) if parsed else None
+        # on a browser where this person signed in before, their tries count apart: a
+        # stranger's failures don't lock them out here
+        key = login_key(form.login.data, device=known_device(user))
         minutes, _attempt = do_reserve_attempt(key)
         if minutes:
             return _locked_out(form, minutes)
         if verify_password(user.password_hash if user else None, form.password.data):
             do_sign_in(user, password=form.password.data, login_hash=key)
-            return redirect(target or url_for("main.home"), code=303)
+            return remember_device(redirect(target or url_for("main.home"), code=303), user)
         minutes = lockout_minutes(key)
         if minutes:
             return _locked_out(form, minutes)
@@ -156,8 +160,9 @@ def change_password():
 def _password_again(form, field, wrong: str) -> int | None:
     """The signed-in person's password typed again: None when right, else the status to answer
     (422 with `wrong` on the field, 429 when locked). Wrong passwords count like failed
-    sign-ins, so a stolen session can't guess on; the try that locks says so at once."""
-    key = login_key(current_user.login)
+    sign-ins, so a stolen session can't guess on; the try that locks says so at once. On a
+    browser where the person signed in before, their tries count apart from strangers'."""
+    key = login_key(current_user.login, device=known_device(current_user))
     minutes, attempt = do_reserve_attempt(key)
     if not minutes:
         if verify_password(current_user.password_hash, field.data):

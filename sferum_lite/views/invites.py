@@ -23,6 +23,7 @@ from ..permissions import (
     own_join_request,
     staff_invite_by_token,
 )
+from ..security import remember_device
 from ..templating import is_htmx
 from . import action_failed, page, see_other
 
@@ -84,7 +85,7 @@ def join_staff():
                 ),
                 "success",
             )
-            return see_other("main.home")
+            return remember_device(see_other("main.home"), current_user)
     return page("invites/join_staff.html", form=form, invite=invite, consent=consent)
 
 
@@ -227,7 +228,7 @@ def join_register():
         except ActionError as error:
             action_failed(form, error)
         else:
-            return see_other("invites.join_child")
+            return remember_device(see_other("invites.join_child"), current_user)
     return page(
         "invites/join_register.html", form=form, invite=invite, chat=invite.chat, consent=consent
     )
