@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DatabaseError
 
 from sferum_lite.extensions import db
-from sferum_lite.models import Message, MessageEdit
+from sferum_lite.models import Message, MessageEdit, PollVote, Reaction
 from sferum_lite.models.moderation import ModerationEntry
 
 from . import factories as f
+from .conftest import sign_in
 from .test_admin_groups import page_text
 from .test_chats import group_chat  # noqa: F401  (a fixture)
+from .test_messages import options_of
 
 # (d) the session cookie carries the __Host- prefix over https -------------------------------
 
@@ -143,3 +146,85 @@ def test_the_moderation_log_refuses_delete_and_update(world, group_chat, stateme
     db.session.expire_all()
     (kept,) = db.session.scalars(select(ModerationEntry)).all()
     assert (kept.id, kept.note, kept.ground) == (entry.id, "", "п. 2. Уважаем друг друга.")
+
+
+# (a) twenty parallel votes and reactions of one person: one vote, consistent reactions, no 500
+
+
+PARALLEL = 20
+
+
+def _at_once(app, user, requests: list[tuple[str, dict]]) -> list[int]:
+    """Each request from its own signed-in client, all released at the same moment."""
+    clients = [sign_in(app.test_client(), user) for _ in requests]
+    start = threading.Barrier(len(requests))
+    answers: list[int | str] = []
+
+    def send(client, path, data):
+        start.wait()
+        try:
+            answers.append(client.post(path, data=data).status_code)
+        except Exception as error:  # the app's 500, raised in the test client
+            answers.append(repr(error)[:200])
+
+    threads = [
+        threading.Thread(target=send, args=(c, path, data))
+        for c, (path, data) in zip(clients, requests, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_twenty_parallel_votes_leave_one_vote_in_a_single_choice_poll(
+    world,
+    app,
+    group_chat,  # noqa: F811
+):
+    poll = f.make_poll(group_chat, world.educator, options=("Мама", "Папа", "Бабушка"))
+    options = [o.id for o in options_of(poll)]
+    requests = [
+        (f"/polls/{poll.id}/vote", {"options": [options[n % len(options)]]})
+        for n in range(PARALLEL)
+    ]
+    answers = _at_once(app, world.parent, requests)
+    assert answers == [303] * PARALLEL
+    db.session.expire_all()
+    votes = db.session.scalars(select(PollVote).where(PollVote.poll_id == poll.id)).all()
+    assert len(votes) == 1
+    assert votes[0].user_id == world.parent.id
+
+
+def test_twenty_parallel_votes_in_a_multiple_choice_poll_keep_one_choice_set(
+    world,
+    app,
+    group_chat,  # noqa: F811
+):
+    poll = f.make_poll(group_chat, world.educator, options=("А", "Б", "В"), multiple=True)
+    a, b, c = (o.id for o in options_of(poll))
+    choices = [[a, b], [b, c], [a], [a, b, c]]
+    requests = [
+        (f"/polls/{poll.id}/vote", {"options": choices[n % len(choices)]}) for n in range(PARALLEL)
+    ]
+    answers = _at_once(app, world.parent, requests)
+    assert answers == [303] * PARALLEL
+    db.session.expire_all()
+    chosen = sorted(
+        db.session.scalars(select(PollVote.option_id).where(PollVote.poll_id == poll.id))
+    )
+    assert chosen in [sorted(choice) for choice in choices]  # one whole vote, not a mix
+
+
+def test_twenty_parallel_reaction_toggles_stay_consistent(world, app, group_chat):  # noqa: F811
+    message = f.make_message(group_chat, world.educator, "Завтра утренник")
+    # ten presses of each of two reactions: each is toggled ten times, so none is left
+    requests = [
+        (f"/messages/{message.id}/react", {"emoji": "👍" if n % 2 else "❤️"})
+        for n in range(PARALLEL)
+    ]
+    answers = _at_once(app, world.parent, requests)
+    assert answers == [303] * PARALLEL
+    db.session.expire_all()
+    assert db.session.scalars(select(Reaction).where(Reaction.message_id == message.id)).all() == []

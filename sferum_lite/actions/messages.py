@@ -362,6 +362,9 @@ def do_toggle_reaction(actor: User, access: ChatAccess, message: Message, emoji:
     if emoji not in REACTIONS:
         raise ActionError(_("Такой реакции нет."))
     begin_write()
+    # PostgreSQL: one toggle of this person's reactions on this message at a time, so each
+    # press sees the one before it (the primary key would turn a race into a 500)
+    lock_for_write(f"react:{message.id}:{actor.id}")
     message = _current(message)
     if message.is_deleted:
         raise ActionError(_("Сообщение удалено."))
@@ -422,6 +425,10 @@ def do_confirm(actor: User, access: ChatAccess, message: Message) -> None:
 def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) -> None:
     """Vote, or change one's vote, while the poll is open."""
     begin_write()
+    # PostgreSQL: one vote of this person in this poll at a time, each replacing the one
+    # before it whole; without it two parallel votes both found nothing to replace and a
+    # single-choice poll counted the person twice (or the primary key answered 500)
+    lock_for_write(f"vote:{poll.id}:{actor.id}")
     db.session.refresh(poll)
     message = db.session.get(Message, poll.message_id)
     if message.is_deleted:
