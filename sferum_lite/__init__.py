@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     _init_extensions(app)
     from . import limits
 
-    limits.init_app(app)  # body limits per route, set before the CSRF check reads a body
+    limits.init_app(app)  # body and rate limits, checked before the CSRF check reads a body
     _register_blueprints(app)
     _register_hooks(app)
 

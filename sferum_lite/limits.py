@@ -1,16 +1,24 @@
-"""How much one request may send, decided in one place, before anything reads its body.
+"""What one request may cost, decided before anything reads its body.
 
-Every route accepts at most `DEFAULT_BODY` (64 KB); the few that need more are in `BODY_LIMITS`.
-The limit is set on the request in the first `before_request` hook of all, so it holds when the
-CSRF check parses the form: a bigger body is refused with 413 (the error page, in Russian) as
-soon as its Content-Length is seen, or when the limit is read (a chunked body), never parsed.
+Body limits: every route accepts at most `DEFAULT_BODY` (64 KB); the few that need more are in
+`BODY_LIMITS`. The limit is set on the request in the first `before_request` hook of all, so it
+holds when the CSRF check parses the form: a bigger body is refused with 413 (the error page, in
+Russian) as soon as its Content-Length is seen, or when the limit is read (a chunked body).
+
+Rate limits: Flask-Limiter checks a view's `@limiter.limit` in the view's wrapper, after every
+`before_request` hook, so a request the CSRF check refused (400) was never counted. The second
+hook, still before the CSRF check, counts the view's limits itself (429 when over) and marks the
+request, so that the wrapper's check that follows is skipped: each request counts once.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_qualified_name
 from werkzeug.exceptions import RequestEntityTooLarge
+
+from .extensions import limiter
 
 KB = 1024
 MB = 1024 * KB
@@ -59,9 +67,33 @@ def limit_body() -> None:
         request.max_content_length = size
 
 
+def count_rate_limits() -> None:
+    """The view's own rate limits, counted now: before the CSRF check (or anything) reads the
+    body. RateLimitExceeded (429) when one is over."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    # (the wrapper holds a weak proxy to the limiter: equal to it, not the same object)
+    if view is None or getattr(view, "__wrapper-limiter-instance", None) != limiter:
+        return  # no @limiter.limit on this view
+    # the check the wrapper would make (Flask-Limiter has no public call for a view's limits)
+    limiter._check_request_limit(in_middleware=False, callable_name=get_qualified_name(view))
+    g.rate_limits_counted = True
+
+
+@limiter.request_filter
+def _counted_already() -> bool:
+    """The view's wrapper skips the limits `count_rate_limits` has counted for this request."""
+    return bool(g.get("rate_limits_counted"))
+
+
 def init_app(app: Flask) -> None:
-    """Run `limit_body` before every other `before_request` hook (the CSRF check among them)."""
-    app.before_request_funcs.setdefault(None, []).insert(0, limit_body)
+    """`limit_body`, then the limiter's own hook (app-wide limits, if any), then
+    `count_rate_limits`: all before every other `before_request` hook, the CSRF check among
+    them."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    limiter_hooks = [hook for hook in hooks if getattr(hook, "__self__", None) is limiter]
+    for hook in limiter_hooks:
+        hooks.remove(hook)
+    hooks[:0] = [limit_body, *limiter_hooks, count_rate_limits]
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error):

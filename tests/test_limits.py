@@ -45,7 +45,7 @@ class Unreadable(io.RawIOBase):
         raise AssertionError("the body was read")
 
 
-# --- (a) body limits per route --------------------------------------------------------------------
+# --- (a) body limits per route -------------------------------------------------------------------
 
 
 def test_a_100_kb_sign_in_is_refused_unread(client, world):
@@ -110,3 +110,36 @@ def test_a_message_with_a_5_mb_photo_is_posted(world, as_user, group_chat):  # n
 def test_every_route_in_the_table_exists(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert set(limits.BODY_LIMITS) <= endpoints
+
+
+# --- (b) rate limits before the CSRF check ----------------------------------------------------
+
+
+def test_sign_ins_refused_by_csrf_count_against_the_address(make_app, world):
+    app = make_app(RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True)
+    answers = [
+        app.test_client().post("/login", data={"login": "x@example.ru", "password": "нет"})
+        for _ in range(40)
+    ]
+    codes = [answer.status_code for answer in answers]
+    assert codes[:30] == [400] * 30  # no token: the page is stale
+    assert codes[30:] == [429] * 10
+    assert "Слишком много попыток" in page_text(answers[30])
+
+
+def test_a_limit_is_counted_once_per_request(make_app, world):
+    app = make_app(RATELIMIT_ENABLED=True)
+    codes = [
+        app.test_client()
+        .post("/login", data={"login": f"nobody{n}@example.ru", "password": "нет"})
+        .status_code
+        for n in range(31)
+    ]
+    assert 429 not in codes[:30]
+    assert codes[30] == 429
+
+
+def test_failed_invite_lookups_are_counted_once(make_app, world):
+    app = make_app(RATELIMIT_ENABLED=True)
+    codes = [app.test_client().get(f"/i/wrong-{n}").status_code for n in range(21)]
+    assert codes == [404] * 20 + [429]
