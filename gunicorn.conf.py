@@ -7,3 +7,18 @@ the command line."""
 # host (or the old and the new server overlapping during a restart) take it from each other.
 # We don't use `gunicornc`.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Tell the app how many workers there are (they inherit the master's environment when
+    forked): with several, rate limits counted in memory are per worker, and the app warns."""
+    import os
+
+    os.environ["SFERUM_GUNICORN_WORKERS"] = str(server.cfg.workers)
+
+
+def post_fork(server, worker):
+    """Which worker this is (1 for the first one forked): only that one says the warning."""
+    import os
+
+    os.environ["SFERUM_GUNICORN_WORKER_AGE"] = str(worker.age)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import math
+import os
 import re
 import secrets
 import threading
@@ -378,6 +379,50 @@ def redact_tokens_in_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactInviteTokens) for f in logger.filters):
             logger.addFilter(RedactInviteTokens())
+
+
+# --- rate limits shared by the workers ---------------------------------------------------------
+
+_warned_memory_limits = False
+
+
+def gunicorn_workers(environ=None) -> int:
+    """How many workers the gunicorn this process runs under has: gunicorn.conf.py's
+    `on_starting` hook puts it in SFERUM_GUNICORN_WORKERS (WEB_CONCURRENCY, gunicorn's own
+    default, otherwise); 1 outside gunicorn."""
+    environ = os.environ if environ is None else environ
+    if not environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return 1
+    for name in ("SFERUM_GUNICORN_WORKERS", "WEB_CONCURRENCY"):
+        raw = environ.get(name, "")
+        if raw.strip().isdigit():
+            return int(raw)
+    return 1
+
+
+def warn_if_limits_are_per_worker(app, environ=None) -> bool:
+    """Log once, at WARNING, when several gunicorn workers count rate limits in their own
+    memory: each then allows the whole limit (four workers: 120 sign-ins a minute from one
+    address, not 30), and a restart forgets them. The first worker gunicorn forks says it
+    (gunicorn.conf.py's hooks tell the app the number and the turn; with --preload the app is
+    made before them, and nothing is said). True when it warned."""
+    global _warned_memory_limits
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    workers = gunicorn_workers(environ)
+    if _warned_memory_limits or workers < 2 or not storage.startswith("memory://"):
+        return False
+    environ = os.environ if environ is None else environ
+    if environ.get("SFERUM_GUNICORN_WORKER_AGE", "1") != "1":
+        return False  # the first worker has said it for all of them
+    _warned_memory_limits = True
+    logging.getLogger("sferum_lite").warning(
+        "%d gunicorn workers count rate limits (sign-in attempts per address) each in its own "
+        "memory: together they allow %d times the limit, and a restart forgets them. Set "
+        "SFERUM_RATELIMIT_STORAGE_URI=redis://… (see README).",
+        workers,
+        workers,
+    )
+    return True
 
 
 # --- redirects and headers -------------------------------------------------------------------

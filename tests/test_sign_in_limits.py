@@ -3,11 +3,13 @@ out, that count across processes, and a bound on the memory password hashing tak
 
 from __future__ import annotations
 
+import os
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
-from sferum_lite.extensions import db
+from sferum_lite.extensions import db, limiter
 from sferum_lite.models import FailedLogin
 from sferum_lite.views import auth
 
@@ -238,6 +240,108 @@ def test_the_owners_device_changes_the_password_and_deletes_the_account_despite_
         "/profile/delete", data={"password": "новая весна 2027", "confirm": "УДАЛИТЬ"}
     )
     assert deleted.status_code == 303
+
+
+# --- (3) per-address limits shared by processes, in Redis ---------------------------------------
+
+REDIS_URL = os.environ.get("SFERUM_TEST_REDIS_URL", "")
+
+
+@pytest.fixture
+def redis_url():
+    if not REDIS_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI starts a redis-server: SFERUM_TEST_REDIS_URL must be set (.ci/run)")
+        pytest.skip("SFERUM_TEST_REDIS_URL is not set: no redis-server to share the limits")
+    import redis
+
+    server = redis.Redis.from_url(REDIS_URL)
+    server.flushdb()
+    yield REDIS_URL
+    server.flushdb()
+    server.close()
+
+
+@pytest.fixture
+def limited(make_app):
+    """make(storage) -> an app with the rate limits on, counting in `storage`: each one stands
+    for another worker process (or the same one after a restart) — the limiter is one object
+    per process, and making an app gives it a new storage connection, with nothing counted in
+    it but what the storage itself keeps. Limits off and in memory again afterwards."""
+
+    def make(storage):
+        return make_app(
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_STORAGE_URI=storage,
+            RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,  # Redis away must fail the test
+        )
+
+    yield make
+    make_app(RATELIMIT_ENABLED=True)  # a limiter turned off keeps its storage: memory again
+    limiter.enabled = False
+
+
+def thirty_one_sign_ins(make, storage: str) -> int:
+    """30 sign-ins from one address through one process, then the 31st through another one
+    started after them: the 31st's status."""
+    client = make(storage).test_client()
+    for attempt in range(30):
+        answer = client.post("/login", data={"login": f"x{attempt}@example.ru", "password": "x"})
+        assert answer.status_code == 422
+    second = make(storage)
+    return (
+        second.test_client()
+        .post("/login", data={"login": "y@example.ru", "password": "x"})
+        .status_code
+    )
+
+
+def test_two_processes_count_sign_ins_together_in_redis(limited, redis_url, world):
+    assert thirty_one_sign_ins(limited, redis_url) == 429
+
+
+def test_in_memory_limits_are_per_process(limited, world):
+    """Why Redis: with memory:// the second process (or a restart) starts from nothing."""
+    assert thirty_one_sign_ins(limited, "memory://") == 422
+
+
+def test_several_gunicorn_workers_with_limits_in_memory_are_warned_about_once(
+    make_app, monkeypatch, caplog
+):
+    from sferum_lite import security
+
+    monkeypatch.setattr(security, "_warned_memory_limits", False)
+    monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/23.0.0")
+    monkeypatch.setenv("SFERUM_GUNICORN_WORKERS", "4")
+    monkeypatch.setenv("SFERUM_GUNICORN_WORKER_AGE", "1")
+    with caplog.at_level("WARNING", logger="sferum_lite"):
+        make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+        assert not caplog.records  # shared storage: nothing to say
+        make_app()
+        make_app()
+    warnings = [r for r in caplog.records if "SFERUM_RATELIMIT_STORAGE_URI" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert "4 gunicorn workers" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},  # flask run, the tests
+        {"SERVER_SOFTWARE": "gunicorn/23.0.0", "SFERUM_GUNICORN_WORKERS": "1"},
+        {
+            "SERVER_SOFTWARE": "gunicorn/23.0.0",
+            "SFERUM_GUNICORN_WORKERS": "4",
+            "SFERUM_GUNICORN_WORKER_AGE": "2",
+        },  # the first worker said it
+        {"SFERUM_GUNICORN_WORKERS": "4"},  # not under gunicorn
+    ],
+)
+def test_no_warning_for_one_worker(app, monkeypatch, environ):
+    from sferum_lite import security
+
+    monkeypatch.setattr(security, "_warned_memory_limits", False)
+    assert not security.warn_if_limits_are_per_worker(app, environ)
 
 
 # --- (4) argon2's memory: at most ARGON2_CONCURRENCY hashes at once per process ------------------

@@ -40,11 +40,14 @@ from ..security import (
     remember_device,
     safe_next,
     verify_password,
+    warn_if_limits_are_per_worker,
 )
 from ..uploads import content_disposition
 from . import page, see_other
 
 bp = Blueprint("auth", __name__)
+# the sign-in limits are this blueprint's: say at start when the workers can't share them
+bp.record_once(lambda state: warn_if_limits_are_per_worker(state.app))
 
 
 def _return_path() -> str | None:
