@@ -35,7 +35,7 @@ class Id(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)  # models.DB_INT_MAX: PostgreSQL's INTEGER
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, joinedload
 from . import moderation_view, queries
 from .extensions import db
 from .models import (
+    DB_INT_MAX,
     REACTIONS,
     Attachment,
     Chat,
@@ -234,7 +235,10 @@ def changed_since(chat_id: int, rev: int, *, limit: int = 200) -> list[Message]:
 
 
 def message_in_chat(chat_id: int, message_id: int) -> Message | None:
-    """A message of this chat (to reply to), or None for another chat's or a missing one."""
+    """A message of this chat (to reply to), or None for another chat's or a missing one —
+    and for a number no id can be (a reply_to typed by hand: the database would refuse it)."""
+    if not 0 < message_id <= DB_INT_MAX:
+        return None
     return db.session.scalar(
         select(Message).where(Message.id == message_id, Message.chat_id == chat_id)
     )

@@ -36,7 +36,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from .exports import FORMULA_START
 from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local, select_timezone
-from .models import POSITIONS, STAFF_INVITE_ROLES, utcnow
+from .models import DB_INT_MAX, POSITIONS, STAFF_INVITE_ROLES, utcnow
 from .regulation import BLOCK_DURATIONS
 from .roster import name_problem, tidy_name
 from .security import clean_message, clean_text, parse_login, password_problem
@@ -49,6 +49,32 @@ def options(pairs) -> list[SelectChoice]:
 
 def required():
     return DataRequired(message=_l("Заполните это поле."))
+
+
+# --- numbers and dates from the outside: within what the database holds -------------------------
+
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def db_int(value) -> int:
+    """A whole number from a query string, `request.args.get(name, type=db_int)`: ValueError
+    (so the default, None) for anything else, and for numbers no id can be."""
+    number = int(value)
+    if not 0 < number <= DB_INT_MAX:
+        raise ValueError("not an id")
+    return number
+
+
+def fits_database(form, field):
+    """An IntegerField's validator: an id or number the database can hold."""
+    if field.data is not None and not 0 < field.data <= DB_INT_MAX:
+        raise ValidationError(_l("Такого номера нет. Обновите страницу и попробуйте снова."))
+
+
+def plausible_date(form, field):
+    """A DateField's validator: 0001-01-01 or 9999-12-31 is a typo, and no time zone moves it."""
+    if field.data is not None and not FIRST_DATE <= field.data <= LAST_DATE:
+        raise ValidationError(_l("Укажите дату с 2000 по 2100 год."))
 
 
 def max_length(n: int):
@@ -349,7 +375,7 @@ class JoinChildForm(FlaskForm):
 
 
 class AcceptRulesForm(FlaskForm):
-    rules_id = IntegerField(widget=HiddenInput(), validators=[required()])
+    rules_id = IntegerField(widget=HiddenInput(), validators=[required(), fits_database])
 
 
 class AdmitForm(FlaskForm):
@@ -434,7 +460,7 @@ class MessageForm(FlaskForm):
             Length(max=MESSAGE_MAX, message=_l("Не длиннее %(max)d символов.")),
         ],
     )
-    reply_to = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    reply_to = IntegerField(widget=HiddenInput(), validators=[Optional(), fits_database])
     important = BooleanField(_l("Важное: попросить подтвердить «Ознакомлен(а)»"))
     # no Optional() on the two poll fields: it would stop the checks below when one of them is
     # left empty while the other is filled in
@@ -511,7 +537,7 @@ class VoteForm(FlaskForm):
 
 
 class ReadForm(FlaskForm):
-    last = IntegerField(validators=[required()])
+    last = IntegerField(validators=[required(), fits_database])
 
 
 # --- admin texts and invites ---
@@ -551,7 +577,9 @@ class IdListField(SelectMultipleField):
             raise ValueError(_l("Отмечено слишком много строк: не больше %(max)d.", max=ANNUL_MAX))
         for value in valuelist:
             value = (value or "").strip()
-            if not (value.isascii() and value.isdigit() and len(value) <= 12 and int(value)):
+            if not (value.isascii() and value.isdigit() and len(value) <= 10) or not (
+                0 < int(value) <= DB_INT_MAX
+            ):
                 self.data = []
                 raise ValueError(
                     _l("Отмеченные строки не прочитались. Обновите страницу и попробуйте снова.")
@@ -635,7 +663,7 @@ class BlockForm(ClauseChoices, FlaskForm):
 class RemindForm(FlaskForm):
     """«Напомнить правила»: to the whole chat, or addressed to a member."""
 
-    member = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    member = IntegerField(widget=HiddenInput(), validators=[Optional(), fits_database])
     next = HiddenField(validators=[Optional(), Length(max=500)])  # where to come back to
 
 
@@ -697,8 +725,12 @@ class LogFilterForm(FlaskForm):
     actor = Select(_l("Кто"), coerce=int, choices=[], validators=[Optional()])
     member = Select(_l("Участник"), coerce=int, choices=[], validators=[Optional()])
     action = Select(_l("Действие"), choices=[], validators=[Optional()])
-    since = DateField(_l("С"), validators=[Optional()], format=["%Y-%m-%d", "%d.%m.%Y"])
-    until = DateField(_l("По"), validators=[Optional()], format=["%Y-%m-%d", "%d.%m.%Y"])
+    since = DateField(
+        _l("С"), validators=[Optional(), plausible_date], format=["%Y-%m-%d", "%d.%m.%Y"]
+    )
+    until = DateField(
+        _l("По"), validators=[Optional(), plausible_date], format=["%Y-%m-%d", "%d.%m.%Y"]
+    )
 
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:

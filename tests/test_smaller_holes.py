@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .conftest import sign_in
 from .test_admin_groups import page_text
 from .test_chats import group_chat  # noqa: F401  (a fixture)
 from .test_messages import options_of
+from .test_nul_bytes import ids, send  # noqa: F401  (fixtures)
 
 # (d) the session cookie carries the __Host- prefix over https -------------------------------
 
@@ -160,7 +162,7 @@ def _at_once(app, user, requests: list[tuple[str, dict]]) -> list[int]:
     start = threading.Barrier(len(requests))
     answers: list[int | str] = []
 
-    def send(client, path, data):
+    def go(client, path, data):
         start.wait()
         try:
             answers.append(client.post(path, data=data).status_code)
@@ -168,7 +170,7 @@ def _at_once(app, user, requests: list[tuple[str, dict]]) -> list[int]:
             answers.append(repr(error)[:200])
 
     threads = [
-        threading.Thread(target=send, args=(c, path, data))
+        threading.Thread(target=go, args=(c, path, data))
         for c, (path, data) in zip(clients, requests, strict=True)
     ]
     for thread in threads:
@@ -228,3 +230,101 @@ def test_twenty_parallel_reaction_toggles_stay_consistent(world, app, group_chat
     assert answers == [303] * PARALLEL
     db.session.expire_all()
     assert db.session.scalars(select(Reaction).where(Reaction.message_id == message.id)).all() == []
+
+
+# (c) numbers past the integer range and far-off dates: 404 or a refusal, never a 500 ---------
+
+TOO_BIG = [str(2**31), str(2**63), "9" * 30]  # past PostgreSQL's integer, SQLite's, any
+FAR_DATES = ["0001-01-01", "9999-12-31"]
+
+
+def _int_routes(app) -> list[tuple[str, str]]:
+    """Every route with a number in its path, each number replaced by `{n}`."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        numbers = [name for name, conv in rule._converters.items() if conv.regex == r"\d+"]
+        if not numbers:
+            continue
+        url = re.sub(r"<int:[^>]+>", "{n}", rule.rule)
+        url = re.sub(r"<[^>]+>", "x", url)
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS"})[0]
+        found.append((method, url))
+    return sorted(set(found))
+
+
+# (persona, method, url, data, steps): «{n}» is each number in TOO_BIG in turn, «{date}» each
+# of FAR_DATES; the other «{…}» are the ids of test_nul_bytes' world
+LOG_NUMBERS = "chat={n}&actor={n}&member={n}&before={n}"
+LOG_DATES = "since={date}&until={date}"
+NUMBERS_AND_DATES = [
+    ("parent", "GET", "/chats/{chat}?reply={n}", None, []),
+    ("educator", "GET", "/chats/{chat}/earlier?before={n}", None, []),
+    ("parent", "GET", "/chats/{chat}/updates?after={n}", None, []),
+    ("parent", "POST", "/chats/{chat}/read", {"last": "{n}"}, []),
+    ("parent", "POST", "/chats/{chat}/messages", {"text": "Спасибо!", "reply_to": "{n}"}, []),
+    ("parent", "POST", "/polls/{poll}/vote", {"options": "{n}"}, []),
+    ("parent", "POST", "/chats/{chat}/rules/accept", {"rules_id": "{n}"}, []),
+    ("educator", "POST", "/chats/{chat}/remind", {"member": "{n}"}, []),
+    ("educator", "POST", "/chats/{chat}/members", {"users": "{n}"}, []),
+    ("educator", "POST", "/chats/new", {"template": "parents:{n}", "title": "Родители"}, []),
+    ("educator", "POST", "/chats/{chat}/invites", {"expires": "{n}", "max_uses": "{n}"}, []),
+    ("educator", "POST", "/chats/{chat}/invites", {"expires": "date", "until": "{date}"}, []),
+    ("educator", "POST", "/messages/{parent_message}/violation", {"clause": "{n}"}, []),
+    ("educator", "POST", "/requests/{join_request}/admit", {"child_id": "{n}"}, []),
+    ("newcomer", "POST", "/join/rules", {"rules_id": "{n}"}, [("GET", "/i/{chat_token}", None)]),
+    ("admin", "GET", "/admin/children?group={n}&page={n}", None, []),
+    ("admin", "GET", "/admin/children/new?group={n}", None, []),
+    (
+        "admin",
+        "POST",
+        "/admin/children/new",
+        {"last_name": "Ия", "first_name": "Ия", "group_id": "{n}"},
+        [],
+    ),
+    ("admin", "POST", "/admin/groups/{other_group}/educators", {"educator_id": "{n}"}, []),
+    ("admin", "POST", "/admin/invites/annul", {"chat": "{n}", "staff": "{n}"}, []),
+    (
+        "admin",
+        "POST",
+        "/admin/staff/invites",
+        {"position": "vospitatel", "role": "educator", "expires": "{n}", "max_uses": "{n}"},
+        [],
+    ),
+    ("director", "POST", "/admin/staff/{other_educator}/dismiss", {"successor": "{n}"}, []),
+    ("director", "GET", "/director/report?month={date}", None, []),
+    ("director", "GET", "/moderation/log?" + LOG_NUMBERS, None, []),
+    ("director", "GET", "/moderation/log?" + LOG_DATES, None, []),
+    ("director", "GET", "/moderation/log.csv?" + LOG_NUMBERS + "&" + LOG_DATES, None, []),
+    ("educator", "GET", "/chats/{chat}/log?" + LOG_NUMBERS, None, []),
+    ("educator", "GET", "/chats/{chat}/log?" + LOG_DATES, None, []),
+    ("educator", "GET", "/chats/{chat}/log.csv?" + LOG_NUMBERS + "&" + LOG_DATES, None, []),
+]
+
+
+def _filled(template, known, n, day):
+    if template is None:
+        return None
+    if isinstance(template, dict):
+        return {key: _filled(value, known, n, day) for key, value in template.items()}
+    return template.format(**{**known, "n": n, "date": day})
+
+
+def test_numbers_past_the_integer_range_and_far_dates_are_refused(app, send, ids):  # noqa: F811
+    """Every `<int:…>` route of the url map with each number of TOO_BIG: 404 (the route does
+    not match). Every number and date the views read from a query or a form: refused (422,
+    400, or the form's redirect with its message) or taken as an id that does not exist (an
+    optional filter left out, 200) — never a 500."""
+    failures = []
+    for method, url in _int_routes(app):
+        for n in TOO_BIG:
+            status = send("director", method, url.format(n=n))
+            if status != 404:
+                failures.append(f"{method} {url.format(n=n)}: {status}")
+    for persona, method, url, data, steps in NUMBERS_AND_DATES:
+        for n in TOO_BIG:
+            for day in FAR_DATES:
+                filled = _filled(url, ids, n, day)
+                status = send(persona, method, filled, _filled(data, ids, n, day), steps)
+                if not (isinstance(status, int) and status < 500):
+                    failures.append(f"{method} {filled} {data} as {persona}: {status}")
+    assert failures == [], "\n".join(failures)

@@ -71,6 +71,9 @@ DIRECTOR_POSITION = "zaveduyushchiy"
 POSITION_LABELS = {**POSITIONS, DIRECTOR_POSITION: _l("Заведующий")}
 
 DELETED_NAME_RU = "Удалённый пользователь"
+# the largest number an INTEGER column holds on PostgreSQL (SQLite's is larger): no id, count or
+# revision is bigger, and a bigger one in a query is refused by the database, not just not found
+DB_INT_MAX = 2**31 - 1
 DELETED_NAME = _l(DELETED_NAME_RU)
 
 STAFF_INVITE_ROLES = {"educator": _l("Сотрудник"), "admin": _l("Сотрудник и администратор")}

@@ -43,7 +43,15 @@ from ..actions.messages import (
 from ..database import storage_trouble
 from ..errors import storage_failed
 from ..extensions import db
-from ..forms import EditMessageForm, EmptyForm, MessageForm, ReactionForm, ReadForm, VoteForm
+from ..forms import (
+    EditMessageForm,
+    EmptyForm,
+    MessageForm,
+    ReactionForm,
+    ReadForm,
+    VoteForm,
+    db_int,
+)
 from ..i18n import from_local, quiet_hours_note
 from ..permissions import (
     access_attachment,
@@ -133,7 +141,7 @@ def chat_page(access, *, form=None, reply=None, status=None):
 def chat(chat_id):
     access = access_chat(current_user, chat_id)
     reply = None
-    reply_id = request.args.get("reply", type=int)
+    reply_id = request.args.get("reply", type=db_int)
     if reply_id and can_post(access):
         reply = _reply_in(access, reply_id)
     return chat_page(access, reply=reply)

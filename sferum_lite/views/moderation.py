@@ -41,6 +41,7 @@ from ..forms import (
     ReportForm,
     ResolveReportForm,
     ViolationForm,
+    db_int,
     options,
 )
 from ..i18n import local_datetime
@@ -559,7 +560,7 @@ def _log_filter(kindergarten_id, chat=None):
         action=form.action.data or None,
         since=form.since.data,
         until=form.until.data,
-        before=request.args.get("before", type=int),
+        before=request.args.get("before", type=db_int),
     )
     return form, wanted
 

@@ -18,6 +18,7 @@ from ...actions.children import (
 )
 from ...extensions import db
 from ...forms import ChildForm, RosterConfirmForm, RosterUploadForm, options
+from ...models import DB_INT_MAX
 from ...permissions import access_child, access_group
 from ...security import clean_text
 from ...templating import htmx_target
@@ -37,7 +38,7 @@ def _group_choices(form: ChildForm, current_group=None) -> None:
 PAGE_SIZE = 100
 
 
-def bounded(number: int | None, top: int = 2**62) -> int | None:
+def bounded(number: int | None, top: int = DB_INT_MAX) -> int | None:
     """A number from the query string, if it is one a database can hold and compare."""
     return number if number is not None and 0 < number <= top else None
 
