@@ -296,7 +296,14 @@ def make_poll(
     db.session.add_all(choices)
     db.session.flush()
     for user, index in votes:
-        db.session.add(PollVote(poll_id=poll.id, user_id=user.id, option_id=choices[index].id))
+        db.session.add(
+            PollVote(
+                poll_id=poll.id,
+                user_id=user.id,
+                option_id=choices[index].id,
+                single=not poll.multiple,
+            )
+        )
     db.session.commit()
     return poll
 

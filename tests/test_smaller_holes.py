@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from sferum_lite.extensions import db
 from sferum_lite.models import Message, MessageEdit, PollVote, Reaction
@@ -19,6 +20,7 @@ from .conftest import sign_in
 from .test_admin_groups import page_text
 from .test_chats import group_chat  # noqa: F401  (a fixture)
 from .test_messages import options_of
+from .test_migration_walk import migrate, walk_app  # noqa: F401  (a fixture)
 from .test_nul_bytes import ids, send  # noqa: F401  (fixtures)
 
 # (d) the session cookie carries the __Host- prefix over https -------------------------------
@@ -328,3 +330,82 @@ def test_numbers_past_the_integer_range_and_far_dates_are_refused(app, send, ids
                 if not (isinstance(status, int) and status < 500):
                     failures.append(f"{method} {filled} {data} as {persona}: {status}")
     assert failures == [], "\n".join(failures)
+
+
+# (a) the schema itself: one vote per person in a single-choice poll --------------------------
+
+
+def test_the_database_refuses_a_second_vote_in_a_single_choice_poll(world, group_chat):  # noqa: F811
+    poll = f.make_poll(group_chat, world.educator, options=("Мама", "Папа"))
+    first, second = options_of(poll)
+    db.session.add(
+        PollVote(poll_id=poll.id, user_id=world.parent.id, option_id=first.id, single=True)
+    )
+    db.session.commit()
+    db.session.add(
+        PollVote(poll_id=poll.id, user_id=world.parent.id, option_id=second.id, single=True)
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_voting_marks_the_votes_of_a_single_choice_poll(world, as_user, group_chat):  # noqa: F811
+    single = f.make_poll(group_chat, world.educator, options=("Мама", "Папа"))
+    multiple = f.make_poll(group_chat, world.educator, options=("А", "Б"), multiple=True)
+    parent = as_user(world.parent)
+    parent.post(f"/polls/{single.id}/vote", data={"options": [options_of(single)[1].id]})
+    parent.post(
+        f"/polls/{multiple.id}/vote", data={"options": [o.id for o in options_of(multiple)]}
+    )
+    db.session.expire_all()
+    marks = db.session.execute(select(PollVote.poll_id, PollVote.single)).all()
+    assert sorted(marks) == sorted([(single.id, True), (multiple.id, False), (multiple.id, False)])
+
+
+def test_the_migration_keeps_the_latest_of_doubled_votes(walk_app):  # noqa: F811
+    with walk_app.app_context():
+        migrate(walk_app, "head")
+        kindergarten = f.make_kindergarten()
+        educator = f.make_staff(kindergarten, "Анна Сергеевна")
+        parent = f.make_parent(kindergarten, "Ольга Новикова")
+        chat = f.make_chat(kindergarten, educator, members=[parent])
+        single = f.make_poll(chat, educator, options=("Мама", "Папа", "Бабушка"))
+        multiple = f.make_poll(chat, educator, options=("А", "Б"), multiple=True)
+        known = {
+            "single": single.id,
+            "multiple": multiple.id,
+            "user": parent.id,
+            "options": [o.id for o in options_of(single)],
+            "both": [o.id for o in options_of(multiple)],
+        }
+        migrate(walk_app, "0006", down=True)
+        # what the race left before 0007: three votes of one person in a single-choice poll
+        rows = [
+            (known["single"], known["options"][0], "2026-12-01 10:00:00"),
+            (known["single"], known["options"][2], "2026-12-01 10:00:02"),
+            (known["single"], known["options"][1], "2026-12-01 10:00:01"),
+            (known["multiple"], known["both"][0], "2026-12-01 10:00:00"),
+            (known["multiple"], known["both"][1], "2026-12-01 10:00:00"),
+        ]
+        with db.engine.begin() as connection:
+            for poll_id, option_id, at in rows:
+                connection.execute(
+                    sql_text(
+                        "INSERT INTO poll_vote (poll_id, user_id, option_id, created_at) "
+                        "VALUES (:poll, :user, :option, :at)"
+                    ),
+                    {"poll": poll_id, "user": known["user"], "option": option_id, "at": at},
+                )
+        migrate(walk_app, "head")
+        votes = db.session.execute(select(PollVote.poll_id, PollVote.option_id, PollVote.single))
+        assert sorted(votes) == sorted(
+            [
+                (known["single"], known["options"][2], True),  # the latest
+                (known["multiple"], known["both"][0], False),
+                (known["multiple"], known["both"][1], False),
+            ]
+        )
+        migrate(walk_app, "0006", down=True)  # and back down, the votes kept
+        with db.engine.connect() as connection:
+            assert connection.execute(sql_text("SELECT count(*) FROM poll_vote")).scalar() == 3

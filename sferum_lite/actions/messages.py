@@ -448,7 +448,8 @@ def do_vote(actor: User, access: ChatAccess, poll: Poll, option_ids: list[int]) 
         delete(PollVote).where(PollVote.poll_id == poll.id, PollVote.user_id == actor.id)
     )
     db.session.add_all(
-        PollVote(poll_id=poll.id, user_id=actor.id, option_id=option_id) for option_id in chosen
+        PollVote(poll_id=poll.id, user_id=actor.id, option_id=option_id, single=not poll.multiple)
+        for option_id in chosen
     )
     bump(message.chat_id, message)
     db.session.commit()

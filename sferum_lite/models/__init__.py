@@ -22,7 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     exists,
+    false,
     literal,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -563,6 +565,20 @@ class PollOption(db.Model):
 
 
 class PollVote(db.Model):
+    """One chosen option. In a single-choice poll (`single`, copied from the poll) a person
+    has one row at most: the database refuses a second, whatever two requests race."""
+
+    __table_args__ = (
+        Index(
+            "uq_poll_vote_single",
+            "poll_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("single"),
+            postgresql_where=text("single"),
+        ),
+    )
+
     poll_id: Mapped[int] = mapped_column(
         ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
     )
@@ -572,6 +588,7 @@ class PollVote(db.Model):
     option_id: Mapped[int] = mapped_column(
         ForeignKey("poll_option.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    single: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
