@@ -40,7 +40,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def test_two_servers_on_one_host_both_start_and_leave_the_home_folder_alone(tmp_path):
-    """gunicorn's control socket would be ~/.gunicorn/gunicorn.ctl for both; gunicorn.conf.py
+    """The README's commands, one with a single worker and one with several, side by side.
+    gunicorn's control socket would be ~/.gunicorn/gunicorn.ctl for both; gunicorn.conf.py
     turns it off, so both serve and nothing is written to the home folder."""
     home = tmp_path / "home"
     home.mkdir()
@@ -61,7 +62,8 @@ def test_two_servers_on_one_host_both_start_and_leave_the_home_folder_alone(tmp_
                 "SFERUM_BASE_URL": f"http://127.0.0.1:{port}",
             }
             command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "4"]
-            command += ["-w", "1", "-b", f"127.0.0.1:{port}", "app:app"]
+            # the README's two commands: one worker (SQLite), and several (a municipality)
+            command += ["-w", str(1 + n), "-b", f"127.0.0.1:{port}", "app:app"]
             log = open(tmp_path / f"server{n}.log", "w")  # noqa: SIM115 - closed below
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
             servers.append((process, port, log))
