@@ -646,6 +646,7 @@ User.has_children = column_property(
     deferred=False,
 )
 
+from .accounts import RESET_KINDS, PasswordReset  # noqa: E402
 from .moderation import (  # noqa: E402  (they use the names above)
     BLOCK_AFTER,
     MODERATION_ACTIONS,
@@ -661,6 +662,7 @@ __all__ = [
     "BLOCK_AFTER",
     "MODERATION_ACTIONS",
     "REPORT_RESOLUTIONS",
+    "RESET_KINDS",
     "Attachment",
     "AuditLog",
     "Block",
@@ -682,6 +684,7 @@ __all__ = [
     "ModerationEntry",
     "Objection",
     "ParentChild",
+    "PasswordReset",
     "Poll",
     "PollOption",
     "PollVote",
