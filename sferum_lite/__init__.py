@@ -154,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         main,
         messages,
         moderation,
+        recovery,
         rules,
         setup,
     )
@@ -171,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
         joins,
         moderation,
         director,
+        recovery,
     ):
         app.register_blueprint(module.bp)
 

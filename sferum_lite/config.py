@@ -43,6 +43,13 @@ SETTINGS: dict[str, tuple[str, type, str]] = {
     ),
     "PROXY_FIX": ("PROXY_FIX", int, "number of trusted reverse proxies in front (X-Forwarded-*)"),
     "LOG_LEVEL": ("LOG_LEVEL", str, "logging level: INFO, WARNING…"),
+    "SMTP_URL": (
+        "SMTP_URL",
+        str,
+        "mail server for «Забыли пароль?» links: smtp://host:25, smtp+starttls://user:pw@host:587"
+        " or smtps://user:pw@host:465; unset: recovery in person only",
+    ),
+    "MAIL_FROM": ("MAIL_FROM", str, "the From address of those letters; default no-reply@<host>"),
 }
 
 
@@ -67,6 +74,9 @@ class Defaults:
     LIVE_HEARTBEAT_SECONDS = 15
     PROXY_FIX = 0
     LOG_LEVEL = "INFO"
+    SMTP_URL = ""  # unset: a forgotten password is reset in person only
+    MAIL_FROM = ""  # unset: no-reply@ the host of BASE_URL
+    SMTP_TIMEOUT_SECONDS = 15
     # Flask / extensions
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -790,3 +790,37 @@ class DeleteAccountForm(FlaskForm):
     def validate_confirm(self, field):
         if field.data.strip().casefold() not in ("удалить", "delete"):
             raise ValidationError(_l("Напишите слово УДАЛИТЬ, чтобы подтвердить удаление."))
+
+
+# --- password recovery (issue 13 §6) -------------------------------------------------------------
+
+
+class ResetLinkForm(FlaskForm):
+    """«Сбросить пароль» on a person's card; `next` is the card, to come back to."""
+
+    next = HiddenField(validators=[max_length(500)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = _login_field()
+
+
+class PasswordResetForm(FlaskForm):
+    """A new password set through a reset link: the rules of registration and «Изменить
+    пароль» (length, common passwords, not the person's own phone or e-mail), typed twice."""
+
+    password = PasswordField(_l("Новый пароль"), validators=[required(), max_length(1024)])
+    confirm = PasswordField(_l("Новый пароль ещё раз"), validators=[required(), max_length(1024)])
+
+    def __init__(self, *args, login: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.login_of_person = login
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, login=self.login_of_person)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_confirm(self, field):
+        if self.password.data and field.data != self.password.data:
+            raise ValidationError(_l("Пароли не совпадают. Введите новый пароль ещё раз."))

@@ -9,6 +9,7 @@ Two kinds of functions live here:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,8 @@ from .models import (
     GroupEducator,
     JoinRequest,
     Message,
+    ParentChild,
+    PasswordReset,
     Poll,
     Report,
     StaffInvite,
@@ -639,3 +642,79 @@ def access_poll(user, poll_id: int) -> tuple[ChatAccess, Message, Poll]:
         _not_found()
     access, message = access_message(user, poll.message_id)
     return access, message, poll
+
+
+# --- password recovery (issue 13 §6) -------------------------------------------------------------
+
+
+def can_reset_password(actor, target, *, teaches: bool) -> bool:
+    """Make a one-time password-reset link (a QR code) for `target`, who is standing in front of
+    `actor`: the administration for anyone, except that an administrator's is the director's
+    alone and the director's nobody's (the director uses e-mail or the CLI); an educator for a
+    parent of a group they teach (`teaches`: one of `target`'s children attends such a group).
+    Never for oneself (that is «Изменить пароль») nor a deleted account."""
+    if not is_signed_in(actor) or target is None or target.is_deleted or target.id == actor.id:
+        return False
+    if target.kindergarten_id != actor.kindergarten_id or target.is_director:
+        return False
+    if target.is_admin and is_staff(target):
+        return is_director(actor)
+    if can_administer(actor):
+        return True
+    return is_educator(actor) and is_verified(actor) and not is_staff(target) and teaches
+
+
+def teaches_child_of(actor, target) -> bool:
+    """`actor` is attached to a group that a child of `target` attends now."""
+    if not is_signed_in(actor) or target is None:
+        return False
+    return (
+        db.session.scalar(
+            select(GroupEducator.user_id)
+            .join(Child, Child.group_id == GroupEducator.group_id)
+            .join(ParentChild, ParentChild.child_id == Child.id)
+            .where(
+                GroupEducator.user_id == actor.id,
+                ParentChild.user_id == target.id,
+                Child.left_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def may_reset_password(actor, target) -> bool:
+    """`can_reset_password` with the one query it needs (only when it matters), for a page's
+    button and the action alike."""
+    if not is_signed_in(actor) or target is None:
+        return False
+    teaches = not can_administer(actor) and is_educator(actor) and teaches_child_of(actor, target)
+    return can_reset_password(actor, target, teaches=teaches)
+
+
+def access_reset_target(user, user_id: int) -> User:
+    """A person `user` may make a password-reset link for; one and the same 404 otherwise."""
+    target = db.session.get(User, user_id)
+    if not _same_kindergarten(user, target) or not may_reset_password(user, target):
+        _not_found()
+    return target
+
+
+def reset_token_hash(token: str) -> str:
+    """What is stored of a reset link's token: its SHA-256 (the token has 256 random bits, so
+    no salt or slow hash is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def password_reset_by_token(token: str) -> PasswordReset | None:
+    """The reset link a token belongs to, in whatever state; None for an unknown token or one
+    whose person is gone."""
+    if not _is_token(token):
+        return None
+    reset = db.session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == reset_token_hash(token))
+    )
+    if reset is None or reset.user.is_deleted:
+        return None
+    return reset

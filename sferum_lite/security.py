@@ -361,15 +361,15 @@ def load_user(user_id: str) -> User | None:
 
 # --- logs ----------------------------------------------------------------------------------------
 
-_TOKEN_IN_PATH = re.compile(r"(/staff-invite/|/i/)[^/\s?\"]+")
+_TOKEN_IN_PATH = re.compile(r"(/staff-invite/|/i/|/password-reset/)[^/\s?\"]+")
 
 
 class RedactInviteTokens(logging.Filter):
-    """Access logs keep the path of an invite link but not its token."""
+    """Access logs keep the path of an invite or password-reset link but not its token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "-invite/" in message or "/i/" in message:
+        if "-invite/" in message or "/i/" in message or "/password-reset/" in message:
             record.msg, record.args = _TOKEN_IN_PATH.sub(r"\1…", message), ()
         return True
 
