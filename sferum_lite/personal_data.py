@@ -25,6 +25,7 @@ from .models import (
     MessageEdit,
     Objection,
     ParentChild,
+    PasswordReset,
     Poll,
     PollOption,
     PollVote,
@@ -136,6 +137,18 @@ def collect(user: User) -> dict:
         .where(Objection.user_id == user.id)
         .order_by(Objection.created_at)
     ).all()
+    resets = db.session.execute(
+        select(
+            PasswordReset.kind,
+            PasswordReset.created_at,
+            PasswordReset.expires_at,
+            PasswordReset.used_at,
+            User.name,
+        )
+        .outerjoin(User, User.id == PasswordReset.created_by_id)
+        .where(PasswordReset.user_id == user.id)
+        .order_by(PasswordReset.created_at)
+    ).all()
     sessions = db.session.execute(
         select(UserSession.created_at, UserSession.user_agent)
         .where(UserSession.user_id == user.id)
@@ -233,6 +246,17 @@ def collect(user: User) -> dict:
         ],
         "objections": [{"chat_id": chat_id, "at": _time(at)} for at, chat_id in objections],
         "sessions": [{"started_at": _time(at), "browser": agent} for at, agent in sessions],
+        # links to set a new password (never their tokens): by e-mail, or shown by a staff member
+        "password_resets": [
+            {
+                "kind": kind,
+                "made_at": _time(made),
+                "made_by": made_by,
+                "valid_until": _time(until),
+                "used_or_ended_at": _time(used),
+            }
+            for kind, made, until, used, made_by in resets
+        ],
     }
 
 

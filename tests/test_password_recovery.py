@@ -11,6 +11,7 @@ whatever was typed. And the forms' bad input.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import socket
 import threading
@@ -283,6 +284,28 @@ def test_twenty_parallel_uses_of_one_link_set_one_password(world, as_user, app):
         thread.join()
     assert sorted(statuses) == [303] + [410] * 19
     assert len(audit("account.password_reset")) == 1
+
+
+# --- personal data -------------------------------------------------------------------------------
+
+
+def test_my_data_lists_my_reset_links_without_their_tokens(world, as_user):
+    path = make_link(as_user(world.educator), world.parent)
+    data = as_user(world.parent).get("/profile/data").get_data(as_text=True)
+    (entry,) = json.loads(data)["password_resets"]
+    assert entry["kind"] == "in_person" and entry["made_by"] == "Анна Павлова"
+    assert entry["used_or_ended_at"] is None
+    (reset,) = resets()
+    assert path.rsplit("/", 1)[1] not in data and reset.token_hash not in data
+
+
+def test_deleting_the_account_deletes_its_reset_links(world, as_user):
+    make_link(as_user(world.educator), world.parent)
+    answer = as_user(world.parent).post(
+        "/profile/delete", data={"password": f.PASSWORD, "confirm": "УДАЛИТЬ"}
+    )
+    assert answer.status_code == 303
+    assert resets() == []
 
 
 # --- the form's bad input -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..models import (
     Message,
     MessageEdit,
     ParentChild,
+    PasswordReset,
     User,
     UserSession,
     utcnow,
@@ -124,7 +125,7 @@ def do_delete_account(user: User) -> None:
     db.session.execute(delete(MessageEdit).where(MessageEdit.message_id.in_(own_deleted)))
     db.session.execute(update(Message).where(Message.id.in_(own_deleted)).values(text=""))
     _scrub_names(user)
-    for model in (ParentChild, ChatMember, JoinRequest, ChatRemoval, UserSession):
+    for model in (ParentChild, ChatMember, JoinRequest, ChatRemoval, UserSession, PasswordReset):
         db.session.execute(delete(model).where(model.user_id == user.id))
     # a parent who once worked here is logged as the parent they are now
     role = "former staff" if not groups and (user.position or user.dismissed_at) else "parent"

@@ -9,7 +9,14 @@ from flask_login import current_user
 from .. import moderation_view, queries
 from ..extensions import db
 from ..i18n import current_kindergarten
-from ..permissions import can_administer, can_invite_staff, is_educator, is_parent
+from ..permissions import (
+    can_administer,
+    can_invite_staff,
+    is_educator,
+    is_parent,
+    is_staff,
+    is_trusted_staff,
+)
 from ..templating import static_url
 from . import page
 
@@ -20,7 +27,9 @@ bp = Blueprint("main", __name__)
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    groups = children = counts = None
+    groups = children = counts = verifiers = None
+    if is_staff(current_user) and not is_trusted_staff(current_user):
+        verifiers = queries.verifiers(current_user.kindergarten_id)
     if is_educator(current_user):
         groups = db.session.execute(queries.educator_groups(current_user)).all()
     if is_parent(current_user):
@@ -35,6 +44,7 @@ def home():
         groups=groups,
         children=children,
         counts=counts,
+        verifiers=verifiers,
         requests=queries.own_requests(current_user),
         removals=moderation_view.unseen_removals(current_user),
     )
