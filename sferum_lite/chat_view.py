@@ -32,7 +32,7 @@ from .models import (
     Report,
     User,
 )
-from .permissions import ChatAccess, is_admin, sees_every_chat
+from .permissions import ChatAccess, is_admin, is_trusted_staff, sees_every_chat
 
 PAGE_SIZE = 50
 
@@ -120,6 +120,11 @@ class ChatTemplate:
     members: Callable[[], list[User]]
 
 
+def _trusted(people: Callable[..., list[User]], *args) -> list[User]:
+    """Only staff whose staff role counts go into a new chat as staff."""
+    return [person for person in people(*args) if is_trusted_staff(person)]
+
+
 def chat_templates(user) -> dict[str, ChatTemplate]:
     """The usual chats this person may open: for each of their groups (every open group for
     the administration) the parents' chat and an announcements channel, with the group's
@@ -133,7 +138,7 @@ def chat_templates(user) -> dict[str, ChatTemplate]:
     )
     found = {}
     for group in groups:
-        educators = partial(queries.group_educators, group.id)
+        educators = partial(_trusted, queries.group_educators, group.id)
         title = _("Родители группы «%(name)s»", name=group.name)
         found[f"parents:{group.id}"] = ChatTemplate(title, "group", title, group, educators)
         channel = _("Объявления группы «%(name)s»", name=group.name)

@@ -35,7 +35,7 @@ from .models import (
     UTCDateTime,
     utcnow,
 )
-from .permissions import is_staff
+from .permissions import STAFF, TRUSTED_STAFF, is_trusted_staff
 from .templating import rules_label
 
 RECENT_DAYS = 7
@@ -71,10 +71,6 @@ class ChatRow:
     @property
     def accepted_share(self) -> float | None:
         return _share(self.accepted, self.asked if self.accepted is not None else None)
-
-
-# staff, as `permissions.is_staff` says, in SQL
-_IS_STAFF = or_(User.is_director, and_(User.position.is_not(None), User.dismissed_at.is_(None)))
 
 
 def _share(part, whole) -> float | None:
@@ -121,9 +117,9 @@ def chat_rows(kindergarten_id: int, now: datetime | None = None) -> list[ChatRow
         select(Chat, Group.name).outerjoin(Group, Group.id == Chat.group_id).where(where)
     ).all()
 
-    # the rules are asked of whoever may write: everyone in a group chat, staff in a channel
-    # (a parent reads a channel and is never asked); accepted counts among those asked
-    asked = or_(Chat.kind != "channel", _IS_STAFF)
+    # the rules are asked of whoever may write: everyone in a group chat, trusted staff in a
+    # channel (a parent reads a channel and is never asked); accepted counts among those asked
+    asked = or_(Chat.kind != "channel", TRUSTED_STAFF)
     members = {
         chat_id: (total, asked_n, accepted)
         for chat_id, total, asked_n, accepted in db.session.execute(
@@ -337,7 +333,7 @@ def group_chats(group: Group) -> list[GroupChat]:
         .order_by(User.stored_name)
     ):
         members[chat_id] += 1
-        asked = kinds[chat_id] != "channel" or is_staff(user)  # a parent only reads a channel
+        asked = kinds[chat_id] != "channel" or is_trusted_staff(user)  # the others only read
         if asked and not accepted:
             not_accepted[chat_id].append(user)
     return [
@@ -384,12 +380,12 @@ def acceptance_rows(kindergarten_id: int) -> list[AcceptanceRow]:
             Chat.title,
             Group.name,
             User.name,
-            _IS_STAFF,
+            STAFF,
             current,
             accepted,
             func.coalesce(ChatMember.rules_accepted_id == Chat.rules_id, False),
             when,
-            or_(Chat.kind != "channel", _IS_STAFF),
+            or_(Chat.kind != "channel", TRUSTED_STAFF),
         )
         .select_from(ChatMember)
         .join(Chat, Chat.id == ChatMember.chat_id)

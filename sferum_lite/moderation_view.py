@@ -32,7 +32,7 @@ from .models import (
     User,
     Violation,
 )
-from .permissions import is_staff
+from .permissions import TRUSTED_STAFF, is_trusted_staff
 from .regulation import ACTION_LABELS, clause_ground, clauses
 
 # --- clauses -------------------------------------------------------------------------------------
@@ -140,8 +140,8 @@ def objection_count(block_id: int) -> int:
 
 def still_belongs(user: User, chat: Chat) -> bool:
     """Whether the person still has their reason to be in the chat: a parent a child attending
-    its group (any group, for a chat of the whole kindergarten), staff their work."""
-    if is_staff(user):
+    its group (any group, for a chat of the whole kindergarten), trusted staff their work."""
+    if is_trusted_staff(user):
         if chat.group_id is None:
             return True
         return db.session.get(GroupEducator, (chat.group_id, user.id)) is not None or has_child_in(
@@ -395,7 +395,7 @@ def successors(member: User) -> list[User]:
                 User.kindergarten_id == member.kindergarten_id,
                 User.id != member.id,
                 User.dismissed_at.is_(None),
-                (User.is_director) | (User.position.is_not(None) & User.verified_at.is_not(None)),
+                TRUSTED_STAFF,
             )
             .order_by(User.is_director.desc(), User.name)
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from .extensions import db
 from .models import (
@@ -58,13 +58,37 @@ def is_staff(user) -> bool:
     return user.is_director or (user.position is not None and user.dismissed_at is None)
 
 
-def is_educator(user) -> bool:
-    return is_staff(user) and user.position in EDUCATOR_POSITIONS
-
-
-def is_verified(user) -> bool:
-    """A verified staff member: shows the badge next to their name everywhere."""
+def is_trusted_staff(user) -> bool:
+    """Staff whose staff powers count: the director, and a staff member the administration has
+    verified (reg 000 §2.2, reg 002 §2.6). Whoever opened a staff invite link is nobody yet
+    until then: no staff chats, nobody's phone or e-mail, no posting in channels, no «Важное»,
+    no skipping the child step or the approval on a chat link. The badge ✓ shows this too.
+    Its SQL twin is `TRUSTED_STAFF`, just below: change both together."""
     return is_staff(user) and (user.is_director or user.verified_at is not None)
+
+
+# `is_trusted_staff` in SQL, for lists and figures
+TRUSTED_STAFF = or_(
+    User.is_director,
+    and_(User.position.is_not(None), User.dismissed_at.is_(None), User.verified_at.is_not(None)),
+)
+
+# `is_staff` in SQL: present staff, verified or not (the director's figures count them all)
+STAFF = or_(User.is_director, and_(User.position.is_not(None), User.dismissed_at.is_(None)))
+
+# the badge ✓ next to a name is the same rule, under the name templates know it by
+is_verified = is_trusted_staff
+
+
+def is_educator(user) -> bool:
+    """An educator whose work counts: trusted staff in an educator's position."""
+    return is_trusted_staff(user) and user.position in EDUCATOR_POSITIONS
+
+
+def sees_contacts(user) -> bool:
+    """Phone numbers and e-mails of the people in a chat: trusted staff only, never a parent
+    and never a staff member nobody has verified yet."""
+    return is_trusted_staff(user)
 
 
 def is_parent(user) -> bool:
@@ -150,7 +174,7 @@ def sees_every_chat(user) -> bool:
 
 def can_create_chat(user) -> bool:
     """Educators open chats for their groups; the administration opens any chat."""
-    return is_admin(user) or (is_educator(user) and is_verified(user))
+    return is_admin(user) or is_educator(user)
 
 
 def can_moderate(access: ChatAccess) -> bool:
@@ -161,18 +185,18 @@ def can_moderate(access: ChatAccess) -> bool:
     return (
         access.member is not None
         and access.member.is_moderator
-        and is_staff(access.user)
+        and is_trusted_staff(access.user)
         and access.block is None
     )
 
 
 def may_write(access: ChatAccess) -> bool:
     """The chat lets this member write, rules aside: a member of a chat that is not archived,
-    and staff in a channel."""
+    and trusted staff in a channel."""
     chat = access.chat
     if access.member is None or chat.is_archived:
         return False
-    return chat.kind != "channel" or is_staff(access.user)
+    return chat.kind != "channel" or is_trusted_staff(access.user)
 
 
 def has_accepted_rules(access: ChatAccess) -> bool:
@@ -211,7 +235,7 @@ def can_confirm(access: ChatAccess) -> bool:
 
 
 def can_mark_important(access: ChatAccess) -> bool:
-    return can_post(access) and is_staff(access.user)
+    return can_post(access) and is_trusted_staff(access.user)
 
 
 def can_edit_message(access: ChatAccess, message: Message) -> bool:
@@ -243,12 +267,13 @@ def has_rules(access: ChatAccess) -> bool:
 
 def can_act_on(access: ChatAccess, target: User | None) -> bool:
     """Moderate this person in this chat: a moderator acts on parents; on staff only the
-    director and the administrators, and on the director nobody; never on oneself."""
+    director and the administrators, and on the director nobody; never on oneself. Staff not
+    yet verified are moderated like anybody else."""
     if target is None or not can_moderate(access) or not has_rules(access):
         return False
     if target.id == access.user.id:
         return False
-    if is_staff(target):
+    if is_trusted_staff(target):
         return is_admin(access.user) and not target.is_director
     return True
 

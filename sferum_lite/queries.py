@@ -418,11 +418,30 @@ def admin_counts(kindergarten_id: int, *, with_admin: bool = False) -> dict[str,
 
 
 def _active_staff(kindergarten_id: int):
+    """Staff one may put into a chat as staff: trusted staff only (`permissions.TRUSTED_STAFF`);
+    whoever nobody has verified yet is nobody yet."""
+    from .permissions import TRUSTED_STAFF
+
     return select(User).where(
         User.kindergarten_id == kindergarten_id,
-        or_(User.is_director, User.position.is_not(None)),
+        TRUSTED_STAFF,
         User.dismissed_at.is_(None),
     )
+
+
+def verifiers(kindergarten_id: int) -> list[User]:
+    """Who may verify a staff member: the director and the verified administrators."""
+    from .permissions import TRUSTED_STAFF
+
+    return db.session.scalars(
+        select(User)
+        .where(
+            User.kindergarten_id == kindergarten_id,
+            TRUSTED_STAFF,
+            or_(User.is_director, User.is_admin),
+        )
+        .order_by(User.is_director.desc(), User.name)
+    ).all()
 
 
 def group_educators(group_id: int) -> list[User]:
@@ -511,7 +530,7 @@ def direct_pair(user: User, other_id: int) -> tuple[User, User] | None:
 def group_contacts(user: User) -> list[tuple[User, str]]:
     """Whom a person may write to directly: a parent's educators, an educator's parents —
     (person, group name) pairs."""
-    from .permissions import is_educator
+    from .permissions import TRUSTED_STAFF, is_educator
 
     found = []
     if is_educator(user):
@@ -534,7 +553,7 @@ def group_contacts(user: User) -> list[tuple[User, str]]:
         .where(
             ParentChild.user_id == user.id,
             Child.left_at.is_(None),
-            User.dismissed_at.is_(None),
+            TRUSTED_STAFF,
             User.id != user.id,
         )
         .distinct()

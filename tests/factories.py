@@ -98,7 +98,8 @@ def make_staff(
         verified_at=utcnow() if verified else None,
         **fields,
     )
-    join_system_chats(user)
+    if verified:  # the staff chats come with the verification, as in the app
+        join_system_chats(user)
     for group in groups:
         db.session.add(GroupEducator(group_id=group.id, user_id=user.id))
     db.session.commit()

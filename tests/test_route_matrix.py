@@ -12,9 +12,11 @@ import pytest
 
 from .conftest import PERSONAS as WORLD_PERSONAS
 
-# the world's personas, and a parent of the chat blocked there (reg 004 §24), made by chat_world
-PERSONAS = (*WORLD_PERSONAS, "blocked_parent")
-ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR, BLOCKED = PERSONAS
+# the world's personas, a parent of the chat blocked there (reg 004 §24), made by chat_world,
+# and an educator of the chat's group who came by a staff invite and whom nobody has verified
+# yet (issue 13 §1), made by unverified_world
+PERSONAS = (*WORLD_PERSONAS, "blocked_parent", "unverified_staff")
+ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR, BLOCKED, UNVERIFIED = PERSONAS
 SIGNED_IN = PERSONAS[1:]
 
 
@@ -35,16 +37,19 @@ def administration(code, director=None):
         BLOCKED: 403,
         EDUCATOR: 403,
         OTHER_EDUCATOR: 403,
+        UNVERIFIED: 403,
         ADMIN: code,
         DIRECTOR: code if director is None else director,
     }
 
 
 def creators(code):
-    """Educators of a group and the administration may open chats; parents may not."""
+    """Educators of a group and the administration may open chats; parents, and staff nobody
+    has verified yet, may not."""
     return {
         ANON: 302,
         BLOCKED: 403,
+        UNVERIFIED: 403,
         **dict.fromkeys((EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR), code),
     }
 
@@ -60,6 +65,7 @@ def in_chat(parent, educator, administration, blocked=None):
         BLOCKED: parent if blocked is None else blocked,
         EDUCATOR: educator,
         OTHER_EDUCATOR: 404,
+        UNVERIFIED: 404,  # the group's educator by attachment, but nobody yet
         ADMIN: administration,
         DIRECTOR: administration,
     }
@@ -237,6 +243,23 @@ EXPECTED = {
         DIRECTOR: 200,
     },
 }
+
+
+# Where not said otherwise, the unverified educator of the chat's group answers as the other
+# group's parent: a signed-in person with no place in the world's chat and no power over it.
+for _answers in EXPECTED.values():
+    _answers.setdefault(UNVERIFIED, _answers[OTHER_PARENT])
+
+
+def unverified_world(world):
+    """An educator attached to the chat's group by the administration, who came by a staff
+    invite and whom nobody has verified yet: staff by position, nobody yet by power."""
+    from . import factories as f
+
+    world.unverified_staff = f.make_staff(
+        world.kindergarten, "Сергей Новиков", verified=False, groups=[world.group]
+    )
+    return world.unverified_staff
 
 
 def chat_world(world):
@@ -437,6 +460,7 @@ def test_route_answers_persona_as_expected(app, world, as_user, endpoint, method
     invite = make_staff_invite(world.kindergarten, world.admin)
     chat_objects = chat_world(world)
     chat_invite, join_request = join_world(world, chat_objects[0])
+    unverified_world(world)
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
     known = url_values(world, invite, *chat_objects)
     known["request_id"] = join_request.id

@@ -196,7 +196,7 @@ def test_registration_makes_an_unverified_staff_member(world, client, typed, kin
     assert [c.consent_text_id for c in consents] == [newer.id]
     assert invite.uses == 1
     assert invite.last_used_at is not None
-    assert system_chats_of(user) == SYSTEM
+    assert system_chats_of(user) == set()  # the staff chats wait for the verification
     log = db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.joined")).all()
     assert len(log) == 1
     assert log[0].actor_id == user.id and log[0].target_id == user.id
@@ -209,7 +209,7 @@ def test_registration_makes_an_unverified_staff_member(world, client, typed, kin
     body = text(home)
     assert "Добро пожаловать!" in body
     assert "Здравствуйте, Светлана!" in body
-    assert "ждёт подтверждения" in body
+    assert "Ждём подтверждения администратора" in body
 
     # the same browser can't use the link a second time: the token is gone from its session
     assert client.get("/join/staff").status_code == 404
@@ -513,7 +513,7 @@ def test_a_signed_in_parent_accepts_and_stays_a_parent(world, invite, as_user):
         )
         == children
     )
-    assert system_chats_of(parent) == SYSTEM
+    assert system_chats_of(parent) == set()  # until an administrator verifies them
     assert invite.uses == 1 and invite.last_used_at is not None
     log = db.session.scalar(select(AuditLog).where(AuditLog.action == "staff.joined"))
     assert log.actor_id == parent.id and log.details["new_account"] is False
@@ -521,7 +521,7 @@ def test_a_signed_in_parent_accepts_and_stays_a_parent(world, invite, as_user):
 
     home = text(client.get("/"))
     assert "Мои дети" in home and "Артём Петров" in home
-    assert "ждёт подтверждения" in home
+    assert "Ждём подтверждения администратора" in home
 
 
 @pytest.mark.parametrize("persona", ["educator", "admin", "director"])
@@ -562,11 +562,13 @@ def test_a_dismissed_staff_member_can_be_invited_again(world, invite, as_user, d
     assert educator.dismissed_at is None
     assert educator.verified_at is None
     assert educator.position == "logoped"
-    assert system_chats_of(educator) == SYSTEM
+    assert system_chats_of(educator) == set()  # back in them when verified again
     assert invite.uses == 1
     staff_page = text(director_client.get("/admin/staff"))
     row = staff_row(staff_page, educator)
     assert "Подтвердить" in row and 'class="badge"' not in row
+    assert director_client.post(f"/admin/staff/{educator.id}/verify").status_code == 303
+    assert system_chats_of(educator) == SYSTEM
 
 
 # --- who may make an administrator ---------------------------------------------------------------

@@ -22,7 +22,6 @@ from ..security import (
 )
 from . import ActionError
 from .audit import record
-from .memberships import join_system_chats
 
 # What a visitor's session carries over into the signed-in one: the language they chose and an
 # invite they opened before signing in.
@@ -167,13 +166,13 @@ def _use_invite(invite: StaffInvite) -> None:
 
 
 def _make_staff(user: User, invite: StaffInvite, *, new_account: bool) -> None:
-    """The invite's position and role, unverified, in the staff chats; logged."""
+    """The invite's position and role, unverified; logged. The staff chats wait for the
+    verification (`do_verify_staff`): until then the person is nobody yet."""
     user.position = invite.position
     user.is_admin = invite.grants_admin
     user.verified_at = None
     user.verified_by_id = None
     user.dismissed_at = None
-    join_system_chats(user)
     record(
         user,
         "staff.joined",

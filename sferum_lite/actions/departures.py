@@ -21,7 +21,7 @@ from ..models import (
     utcnow,
 )
 from ..moderation_view import has_child_in
-from ..permissions import is_staff
+from ..permissions import is_trusted_staff
 from .memberships import join_system_chats
 from .moderation import log, remove_from_chat
 
@@ -66,7 +66,7 @@ def child_left_group(actor: User, child: Child, group_id: int, *, moved: bool = 
             continue
         # no child attends at all now: the kindergarten-wide chats (the news, the committee) go
         # too — unless the person works here
-        anywhere = not is_staff(parent) and not has_child_in(parent, None, besides=child.id)
+        anywhere = not is_trusted_staff(parent) and not has_child_in(parent, None, besides=child.id)
         of_chat = Chat.group_id == group_id
         if anywhere:
             of_chat = of_chat | Chat.group_id.is_(None)
@@ -75,7 +75,7 @@ def child_left_group(actor: User, child: Child, group_id: int, *, moved: bool = 
             .join(ChatMember, ChatMember.chat_id == Chat.id)
             .where(ChatMember.user_id == parent.id, Chat.kind != "direct", of_chat)
         ).all()
-        own_group = is_staff(parent) and parent.id in educators
+        own_group = is_trusted_staff(parent) and parent.id in educators
         for chat in chats:
             if not own_group:  # an educator whose child left stays in their group's chats
                 remove_from_chat(

@@ -17,6 +17,7 @@ from . import ActionError
 from .accounts import end_sessions
 from .audit import record
 from .departures import staff_dismissed
+from .memberships import join_system_chats
 
 
 def new_token() -> str:
@@ -70,6 +71,7 @@ def do_verify_staff(actor: User, member: User) -> None:
         return
     member.verified_at = utcnow()
     member.verified_by_id = actor.id
+    join_system_chats(member)  # the staff chats and the news, now that the person is trusted
     record(actor, "staff.verified", member, name=member.name)
     db.session.commit()
 

@@ -71,7 +71,7 @@ from ..permissions import (
     can_take_part,
     is_blocked,
     is_parent,
-    is_staff,
+    is_trusted_staff,
     must_accept_rules,
 )
 from ..templating import is_htmx
@@ -93,7 +93,7 @@ def require_sign_in():
 def _composer(access, form=None, reply=None):
     """The composer's context: an empty form with a new token for the next message, or the
     form as it was sent, with its token (the same message sent again is the same message)."""
-    show_quiet = is_parent(access.user) and not is_staff(access.user)
+    show_quiet = is_parent(access.user) and not is_trusted_staff(access.user)
     if form is None:
         form = MessageForm(formdata=None)
     fresh = bool(form.client_token.errors or not form.client_token.data)
