@@ -1,4 +1,5 @@
-"""Command-line tools: `flask seed-demo`, `flask backup`, `flask restore`."""
+"""Command-line tools: `flask seed-demo`, `flask backup`, `flask restore`,
+`flask password-reset-link`."""
 
 from __future__ import annotations
 
@@ -47,6 +48,29 @@ def register_cli(app: Flask) -> None:
         ]
         for role, phone in rows:
             click.echo(f"  {role:34} {format_phone(phone)}")
+
+    @app.cli.command("password-reset-link")
+    @click.argument("login")
+    def password_reset_link(login):
+        """Print a one-time link (15 minutes) that sets a new password for LOGIN (a phone or an
+        e-mail): for whoever nobody in the app can reset, the director first of all. Every
+        session of the person ends when it is used; the audit log records it."""
+        from .actions.recovery import LIFETIME, do_make_reset_link
+        from .qr import public_url
+        from .security import find_user_by_login, parse_login
+
+        parsed = parse_login(login)
+        user = find_user_by_login(*parsed) if parsed else None
+        if user is None or user.is_deleted:
+            raise click.ClickException("No account has this phone or e-mail.")
+        with writing():
+            _reset, token = do_make_reset_link(None, user)
+        base = current_app.config["BASE_URL"]
+        with current_app.test_request_context("/", base_url=base):
+            url = public_url("recovery.reset", token=token)
+        minutes = int(LIFETIME["in_person"].total_seconds() // 60)
+        click.echo(f"A new password for {user.name}: open within {minutes} minutes, once:")
+        click.echo(url)
 
     @app.cli.command("backup")
     @click.argument("dest", type=click.Path(path_type=Path))

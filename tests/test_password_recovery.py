@@ -286,6 +286,19 @@ def test_twenty_parallel_uses_of_one_link_set_one_password(world, as_user, app):
     assert len(audit("account.password_reset")) == 1
 
 
+def test_the_operator_prints_a_link_for_the_director(world, app):
+    result = app.test_cli_runner().invoke(args=["password-reset-link", world.director.login])
+    assert result.exit_code == 0, result.output
+    url = re.search(r"https://sad7\.example(/password-reset/\S+)", result.output)[1]
+    client = app.test_client()
+    assert set_password(client, url).status_code == 303
+    sign_in(client, world.director, NEW_PASSWORD)
+    (made,) = audit("account.reset_link_made")
+    assert made.actor_id is None and made.details["via"] == "cli"
+    unknown = app.test_cli_runner().invoke(args=["password-reset-link", "nobody@example.ru"])
+    assert unknown.exit_code != 0 and "No account" in unknown.output
+
+
 # --- personal data -------------------------------------------------------------------------------
 
 

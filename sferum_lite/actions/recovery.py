@@ -67,11 +67,19 @@ def _new_reset(user: User, kind: str, created_by: User | None) -> tuple[Password
     return reset, token
 
 
-def do_make_reset_link(actor: User, target: User) -> tuple[PasswordReset, str]:
-    """A staff member makes a link for the person in front of them; (the link, its token)."""
+def do_make_reset_link(actor: User | None, target: User) -> tuple[PasswordReset, str]:
+    """A staff member makes a link for the person in front of them (or, `actor` None, the
+    server's operator with `flask password-reset-link`); (the link, its token)."""
     _lock(target)
     reset, token = _new_reset(target, "in_person", actor)
-    record(actor, "account.reset_link_made", target, reset_id=reset.id, kind="in_person")
+    record(
+        actor,
+        "account.reset_link_made",
+        target,
+        reset_id=reset.id,
+        kind="in_person",
+        via="card" if actor is not None else "cli",
+    )
     db.session.commit()
     return reset, token
 
