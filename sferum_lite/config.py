@@ -69,6 +69,12 @@ class Defaults:
     WRITE_LOCK_SECONDS = 30  # how long a write waits for its turn before "сервер занят" (503)
     SESSION_DAYS = 30
     MAX_UPLOAD_MB = 160  # ten 15 MB photos in one message, with room to spare
+    # photos decoded and re-encoded at once per process (the others wait for their turn): one
+    # PNG, WebP or HEIC of 25 MP takes up to ~400 MB while it is decoded (bench/README.md)
+    IMAGE_DECODE_CONCURRENCY = 2
+    # messages with photos or files one person may post (Flask-Limiter's notation; counted by
+    # the person, in RATELIMIT_STORAGE_URI); messages without files are not counted
+    POSTS_WITH_FILES_LIMIT = "20 per 10 minutes"
     UPLOAD_FOLDER: str | None = None
     LIVE_STREAM_SECONDS = 300
     LIVE_HEARTBEAT_SECONDS = 15

@@ -1,7 +1,12 @@
 """Photos and files sent to a chat: checked, cleaned and stored. Pure functions, no Flask.
 
 The type comes from the content, never from the file name (an .exe renamed .jpg is refused).
-A photo's pixel count is read from its header (≤ 50 MP) before anything is decoded; then it is
+A photo's pixel count is read from its header before anything is decoded. A JPEG is decoded at
+1/2, 1/4 or 1/8 of its size when that is enough (draft), so it may have 50 MP; PNG, WebP and
+HEIC are decoded whole, every pixel, so they may have 25 MP (a 7000×7000 PNG of 6 KB took 0.8 s
+of CPU and 280–420 MB to decode, a WebP 750 MB: bench/README.md). Pillow's own refusal of a
+bigger picture is told the same way. At most IMAGE_DECODE_CONCURRENCY (2) photos are decoded
+and re-encoded at once in a process; the others wait for their turn, they don't fail. A photo is
 re-encoded as a fresh JPEG (≤ 2560 px, thumbnail ≤ 480 px) with no metadata at all: no EXIF or
 GPS (these are photos of children), ICC, XMP, comment or bytes appended after the image. Its own
 colour profile (an iPhone's Display P3) is applied first, so colours stay right in sRGB. A photo
@@ -10,7 +15,8 @@ kept as sent: a ZIP is never extracted; Office macros and text starting with `<`
 Stored files get random names (`stored_path` accepts nothing else) and are written atomically.
 
 MediaError carries a lazy Russian msgid (`template`) and `params`; `message` (and `str()`)
-formats them when read, in the current request's language: raising needs no app context.
+formats them when read, in the current request's language: raising needs no app context (the
+app's IMAGE_DECODE_CONCURRENCY is read when there is one).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from unicodedata import category, normalize
 
 import pillow_heif
+from flask import current_app, has_app_context
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps
@@ -37,7 +45,9 @@ pillow_heif.register_heif_opener()
 MB = 1024 * 1024
 PHOTO_MAX_BYTES = 15 * MB
 FILE_MAX_BYTES = 20 * MB
-PHOTO_MAX_PIXELS = 50_000_000
+PHOTO_MAX_PIXELS = 50_000_000  # a JPEG: decoded at 1/2 (≤ 12.5 MP) or less by its draft
+WHOLE_MAX_PIXELS = 25_000_000  # PNG, WebP, HEIC: no draft, every pixel is decoded
+DECODE_CONCURRENCY = 2  # the default of IMAGE_DECODE_CONCURRENCY
 MAX_PHOTOS = 10
 PHOTO_MAX_SIDE = 2560
 THUMB_MAX_SIDE = 480
@@ -48,9 +58,12 @@ TOO_BIG_UNKNOWN = _l("Файл «%(name)s» больше %(limit)d МБ.")
 EMPTY = _l("Файл «%(name)s» пустой.")
 NOT_PHOTO = _l("Файл «%(name)s» — не фото в формате JPEG, PNG, WebP или HEIC.")
 TOO_MANY_PIXELS = _l(
-    "Фото «%(name)s» слишком большое: %(w)d×%(h)d точек. Наибольший размер — 50 мегапикселей."
+    "Фото «%(name)s» слишком большое: %(w)d×%(h)d точек. "
+    "Наибольший размер фото в %(kind)s — %(limit)d мегапикселей."
 )
-HUGE_PHOTO = _l("Фото «%(name)s» слишком большое. Наибольший размер — 50 мегапикселей.")
+HUGE_PHOTO = _l(
+    "Фото «%(name)s» слишком большое. Наибольший размер фото в %(kind)s — %(limit)d мегапикселей."
+)
 BROKEN_PHOTO = _l("Фото «%(name)s» не открывается: файл повреждён или загружен не полностью.")
 NOT_ACCEPTED = _l(
     "Такой тип файла не принимается: «%(name)s». Можно PDF, DOCX, XLSX, PPTX, ODT и TXT."
@@ -149,14 +162,95 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _decode(data: bytes, name: str) -> Image.Image:
-    """The photo's pixels in RGB, upright, on white where transparent, in sRGB."""
-    # No warnings.catch_warnings() here: it is process-wide state, unsafe under gthread workers.
+def _kind(data: bytes) -> str:
+    """The photo's format as people know it, from its first bytes."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG"):
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return "HEIC"
+
+
+def _max_pixels(kind: str) -> int:
+    return PHOTO_MAX_PIXELS if kind == "JPEG" else WHOLE_MAX_PIXELS
+
+
+def _too_many_pixels(name: str, kind: str, size: tuple[int, int]) -> MediaError | None:
+    limit = _max_pixels(kind)
+    if size[0] * size[1] <= limit:
+        return None
+    return MediaError(
+        TOO_MANY_PIXELS, name=name, w=size[0], h=size[1], kind=kind, limit=limit // 1_000_000
+    )
+
+
+def _huge(name: str, kind: str) -> MediaError:
+    """Pillow's own refusal (its size is not at hand) told as ours."""
+    return MediaError(HUGE_PHOTO, name=name, kind=kind, limit=_max_pixels(kind) // 1_000_000)
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """A WebP's canvas from its header: Pillow's WebP plugin makes its decoder, canvas and all,
+    when it opens the file, so the size is checked before that."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # extended: the canvas, 24 bits each, minus one
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy: 14 bits each
+        return (
+            int.from_bytes(data[26:28], "little") & 0x3FFF,
+            int.from_bytes(data[28:30], "little") & 0x3FFF,
+        )
+    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14 bits each, minus one
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """The photo with only its header read: refused (MediaError) when it has more pixels than
+    its format may; nothing is decoded."""
+    kind = _kind(data)
+    if (size := _webp_size(data)) and (error := _too_many_pixels(name, kind, size)):
+        raise error
     try:
         img = Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "WEBP", "HEIF"))
-        width, height = img.size  # from the header: nothing is decoded yet
-        if width * height > PHOTO_MAX_PIXELS:
-            raise MediaError(TOO_MANY_PIXELS, name=name, w=width, h=height)
+    # Pillow's own limit, before ours can look: an error over 179 MP, and over 89 MP a warning,
+    # which is an exception only where warnings are errors (the tests); else we refuse it below.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _huge(name, kind) from exc
+    except Exception as exc:  # a decoder meeting broken bytes may raise anything
+        raise MediaError(BROKEN_PHOTO, name=name) from exc
+    if error := _too_many_pixels(name, kind, img.size):  # from the header: nothing decoded yet
+        img.close()
+        raise error
+    return img
+
+
+_decode_turns: dict[int, threading.BoundedSemaphore] = {}
+_decode_turns_guard = threading.Lock()
+
+
+def decode_turn() -> threading.BoundedSemaphore:
+    """The semaphore every photo's decoding and re-encoding takes a turn of: the process holds
+    at most IMAGE_DECODE_CONCURRENCY decoded photos at once; the others wait, they don't fail."""
+    cap = DECODE_CONCURRENCY
+    if has_app_context():
+        cap = int(current_app.config.get("IMAGE_DECODE_CONCURRENCY") or cap)
+    cap = max(1, cap)
+    with _decode_turns_guard:
+        if cap not in _decode_turns:
+            _decode_turns[cap] = threading.BoundedSemaphore(cap)
+        return _decode_turns[cap]
+
+
+def _decode(img: Image.Image, name: str, kind: str) -> Image.Image:
+    """The opened photo's pixels in RGB, upright, on white where transparent, in sRGB."""
+    # No warnings.catch_warnings() here: it is process-wide state, unsafe under gthread workers.
+    try:
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG with more pictures after it
             img.draft(None, _fit(img.size, PHOTO_MAX_SIDE))  # decode at 1/2, 1/4… if enough
         img.load()
@@ -169,12 +263,8 @@ def _decode(data: bytes, name: str) -> Image.Image:
             img.paste(rgba, mask=rgba)  # its alpha band
         elif img.mode != "RGB":
             img = img.convert("RGB")
-    except MediaError:
-        raise
-    # Pillow's own limit, before ours can look: an error over 179 MP, and over 89 MP a warning,
-    # which is an exception only where warnings are errors (the tests); else we refuse it above.
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(HUGE_PHOTO, name=name) from exc
+        raise _huge(name, kind) from exc
     except Exception as exc:  # a decoder meeting broken bytes may raise anything
         raise MediaError(BROKEN_PHOTO, name=name) from exc
     if icc:  # the photo's own RGB colour profile to sRGB; a profile that won't read is ignored
@@ -199,11 +289,14 @@ def process_photo(data: bytes, name: str) -> Photo:
         raise _too_big(name, PHOTO_MAX_BYTES, len(data))
     if not is_photo(data):
         raise MediaError(NOT_PHOTO, name=shown)
-    img = _decode(data, shown)
-    if max(img.size) > PHOTO_MAX_SIDE:
-        img = img.resize(_fit(img.size, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=3)
-    thumb = img.resize(_fit(img.size, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
-    return Photo(_jpeg(img, 85), _jpeg(thumb, 78), *img.size, *thumb.size)
+    img = _open(data, shown)  # a photo with too many pixels is refused here, without waiting
+    with img, decode_turn():
+        img = _decode(img, shown, _kind(data))
+        if max(img.size) > PHOTO_MAX_SIDE:
+            size = _fit(img.size, PHOTO_MAX_SIDE)
+            img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3)
+        thumb = img.resize(_fit(img.size, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
+        return Photo(_jpeg(img, 85), _jpeg(thumb, 78), *img.size, *thumb.size)
 
 
 _OOXML = (

@@ -8,8 +8,9 @@ ids are revisions, so a reconnecting browser (Last-Event-ID) gets exactly what i
 
 from __future__ import annotations
 
+import math
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -22,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required
 
 from .. import chat_view, live, media, moderation_view, queries
@@ -42,7 +44,7 @@ from ..actions.messages import (
 )
 from ..database import storage_trouble
 from ..errors import storage_failed
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms import (
     EditMessageForm,
     EmptyForm,
@@ -52,7 +54,7 @@ from ..forms import (
     VoteForm,
     db_int,
 )
-from ..i18n import from_local, quiet_hours_note
+from ..i18n import from_local, local_datetime, quiet_hours_note
 from ..permissions import (
     access_attachment,
     access_chat,
@@ -202,6 +204,54 @@ def _uploads(files) -> tuple[list[Upload], str | None]:
     return uploads, None
 
 
+# Every photo is decoded and re-encoded (media.decode_turn): one person's posts with files are
+# counted, by the person, not the address (a kindergarten's parents share a few addresses). The
+# count is taken here, in the view, once the form has been read and only when it carries files:
+# a post without files never counts and is never refused by it; nobody gets here signed out.
+posts_with_files = limiter.limit(
+    lambda: current_app.config["POSTS_WITH_FILES_LIMIT"],
+    key_func=lambda: f"person:{current_user.id}",
+    scope="posts-with-files",
+    exempt_when=lambda: not current_user.is_authenticated,
+)
+
+
+def _has_files(files) -> bool:
+    return any(storage and storage.filename for storage in files)
+
+
+def _count_post_with_files() -> None:
+    """One more post with files for the signed-in person; RateLimitExceeded when over."""
+    with posts_with_files:  # entering counts it (in the limiter's storage) or raises
+        pass
+
+
+def _composer_too_many(access, form, reply, exceeded: RateLimitExceeded):
+    """Over the person's limit of posts with files: 429, and the composer comes back with the
+    text and the time when files may be sent again."""
+    now = datetime.now(UTC)
+    try:
+        reset = datetime.fromtimestamp(limiter.current_limit.reset_at, UTC)
+    except Exception:  # the limit's storage away: its window from now, at the latest
+        reset = now + timedelta(seconds=exceeded.limit.limit.get_expiry())
+    reset = max(reset, now)
+    shown = reset.replace(second=0, microsecond=0)
+    if shown < reset:  # in whole minutes: the next one
+        shown += timedelta(minutes=1)
+    form.form_errors.append(
+        _(
+            "Слишком много сообщений с фото и файлами за короткое время. Следующее с вложениями "
+            "можно отправить в %(time)s, без вложений — уже сейчас.",
+            time=local_datetime(shown, "HH:mm"),
+        )
+    )
+    if not is_htmx():
+        form.form_errors.append(_("Фото не отправлены — выберите их снова"))
+    response = current_app.make_response(_composer_response(access, form, reply, status=429))
+    response.headers["Retry-After"] = str(max(1, math.ceil((reset - now).total_seconds())))
+    return response
+
+
 def _poll(form) -> PollSpec | None:
     if not form.has_poll():
         return None
@@ -294,6 +344,11 @@ def post(chat_id):
         form.form_errors.extend(form.client_token.errors)  # a hidden field: said above the form
         return _composer_response(access, form, reply, status=422)
     files = request.files.getlist("files")
+    if _has_files(files):
+        try:
+            _count_post_with_files()
+        except RateLimitExceeded as exceeded:
+            return _composer_too_many(access, form, reply, exceeded)
     uploads, problem = _uploads(files)
     if problem:
         return _composer_failed(access, form, problem, reply)
