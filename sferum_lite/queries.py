@@ -429,6 +429,17 @@ def _active_staff(kindergarten_id: int):
     )
 
 
+def joined_staff_through(user: User, invite: StaffInvite) -> bool:
+    """Whether this invite made this person staff (the audit's «staff.joined» says so)."""
+    details = db.session.scalar(
+        select(AuditLog.details)
+        .where(AuditLog.actor_id == user.id, AuditLog.action == "staff.joined")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
+    return bool(details) and details.get("invite_id") == invite.id
+
+
 def verifiers(kindergarten_id: int) -> list[User]:
     """Who may verify a staff member: the director and the verified administrators."""
     from .permissions import TRUSTED_STAFF

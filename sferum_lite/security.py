@@ -38,6 +38,9 @@ SESSION_MAX_AGE = timedelta(days=180)  # a sign-in ends after this however often
 
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"}
 
+# the login typed into a registration form, filled into the sign-in page that follows it
+LOGIN_HINT_KEY = "login_hint"
+
 
 def clean_text(value: str | None) -> str:
     """NFC, no zero-width or control characters, inner runs of white space made one space."""

@@ -16,7 +16,9 @@ from .conftest import PERSONAS as WORLD_PERSONAS
 # and an educator of the chat's group who came by a staff invite and whom nobody has verified
 # yet (issue 13 §1), made by unverified_world
 PERSONAS = (*WORLD_PERSONAS, "blocked_parent", "unverified_staff")
-ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR, BLOCKED, UNVERIFIED = PERSONAS
+(ANON, PARENT, OTHER_PARENT, EDUCATOR, OTHER_EDUCATOR, ADMIN, DIRECTOR, BLOCKED, UNVERIFIED) = (
+    PERSONAS
+)
 SIGNED_IN = PERSONAS[1:]
 
 

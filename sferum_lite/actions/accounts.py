@@ -191,16 +191,18 @@ def do_register_staff(
     login: tuple[str, str],
     password: str,
     consent_text_id: int,
-) -> User:
+) -> User | None:
+    """A new staff account through an invite, not signed in: the person signs in next. A login
+    that already has an account changes nothing and returns None — the view answers exactly
+    as for a new account, so the form tells nobody whose phone is registered (issue 13 §3)."""
     password_hash = hash_password(password)  # before the write lock: it takes a while
     _use_invite(invite)
+    taken = find_taken_login(login)
+    if taken is not None:
+        db.session.rollback()  # the invite's use is not counted
+        note_taken_login(taken, invite=f"staff:{invite.id}")
+        return None
     kind, value = login
-    column = User.phone if kind == "phone" else User.email
-    if db.session.scalar(select(User.id).where(column == value)) is not None:
-        raise ActionError(
-            _("Этот логин уже занят. Если это вы — войдите, и приглашение примется."),
-            field="login",
-        )
     user = User(
         kindergarten_id=invite.kindergarten_id,
         name=name,
@@ -211,10 +213,23 @@ def do_register_staff(
     db.session.flush()
     _make_staff(user, invite, new_account=True)
     db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
-    start_session(user)
     db.session.commit()
-    login_user(user)
     return user
+
+
+def find_taken_login(login: tuple[str, str]) -> User | None:
+    """The account that already has this phone or e-mail, if any."""
+    kind, value = login
+    column = User.phone if kind == "phone" else User.email
+    return db.session.scalar(select(User).where(column == value))
+
+
+def note_taken_login(user: User, *, invite: str) -> None:
+    """Someone registered with this person's login: nothing of theirs changes; the audit log
+    keeps the attempt (a write and a commit, as a registration makes)."""
+    begin_write()
+    record(None, "account.registration_with_taken_login", user, invite=invite)
+    db.session.commit()
 
 
 def do_join_staff(invite: StaffInvite, user: User) -> None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_login import login_user
 from sqlalchemy import select, update
 
 from .. import queries
@@ -30,7 +29,7 @@ from ..models import (
 from ..permissions import ChatAccess, is_trusted_staff
 from ..security import hash_password
 from . import ActionError
-from .accounts import start_session
+from .accounts import find_taken_login, note_taken_login
 from .audit import record
 from .memberships import join_system_chats
 from .rules import accept
@@ -155,20 +154,19 @@ def do_register_parent(
     login: tuple[str, str],
     password: str,
     consent_text_id: int,
-) -> User:
-    """An account made on the way into a chat; the join itself comes after the rules step."""
+) -> User | None:
+    """An account made on the way into a chat, not signed in: the person signs in next and the
+    join goes on after the rules step. A login that already has an account changes nothing and
+    returns None — the view answers exactly as for a new account, so the form tells nobody
+    whose phone is registered (issue 13 §3)."""
     password_hash = hash_password(password)  # before the write lock: it takes a while
     _live_or_die(invite)
+    taken = find_taken_login(login)
+    if taken is not None:
+        db.session.rollback()
+        note_taken_login(taken, invite=f"chat:{invite.id}")
+        return None
     kind, value = login
-    column = User.phone if kind == "phone" else User.email
-    if db.session.scalar(select(User.id).where(column == value)) is not None:
-        raise ActionError(
-            _(
-                "С этим телефоном или e-mail уже есть учётная запись. Войдите с ним — "
-                "и продолжите вступление в чат."
-            ),
-            field="login",
-        )
     user = User(
         kindergarten_id=invite.kindergarten_id,
         name=name,
@@ -179,9 +177,7 @@ def do_register_parent(
     db.session.flush()
     db.session.add(Consent(user_id=user.id, consent_text_id=consent_text_id))
     record(user, "account.registered", user, chat_invite_id=invite.id)
-    start_session(user)
     db.session.commit()
-    login_user(user)
     return user
 
 

@@ -32,6 +32,7 @@ from ..forms import (
     local_today,
 )
 from ..security import (
+    LOGIN_HINT_KEY,
     find_user_by_login,
     known_device,
     lockout_minutes,
@@ -92,6 +93,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(target or url_for("main.home"))
     form = LoginForm(next=target)
+    if request.method == "GET" and LOGIN_HINT_KEY in session:  # just registered, or tried to
+        form.login.data = session.pop(LOGIN_HINT_KEY)
     if form.validate_on_submit():
         parsed = parse_login(form.login.data)
         user = find_user_by_login(*parsed) if parsed else None

@@ -24,7 +24,7 @@ from ..permissions import (
     own_join_request,
     staff_invite_by_token,
 )
-from ..security import remember_device
+from ..security import LOGIN_HINT_KEY
 from ..templating import is_htmx
 from . import action_failed, page, see_other
 
@@ -56,9 +56,43 @@ def _invite_or_dead_page():
     return invite, None
 
 
+def _sign_in_to_go_on(typed_login: str, endpoint: str):
+    """After the registration form — a new account or a login that already had one — one and
+    the same answer: the sign-in page with the login filled in and a sentence for both cases.
+    Nothing in the answer, the cookie or the next page tells whether the phone was known."""
+    session[LOGIN_HINT_KEY] = typed_login
+    flash(
+        _(
+            "Осталось войти: введите пароль, который вы только что придумали. Если с этим "
+            "телефоном или e-mail учётная запись уже была — это ваш номер, — войдите с прежним "
+            "паролем; забыли его — нажмите «Забыли пароль?»."
+        ),
+        "info",
+    )
+    return see_other("auth.login", next=url_for(endpoint))
+
+
+def _welcome_new_staff():
+    """The account this very invite made, signed in for the first time: to the home page."""
+    invite = staff_invite_by_token(session.get(SESSION_KEY, ""))
+    if invite is None or not queries.joined_staff_through(current_user, invite):
+        return None
+    session.pop(SESSION_KEY, None)
+    flash(
+        _(
+            "Добро пожаловать! Администратор подтвердит вашу учётную запись, "
+            "и рядом с вашим именем появится значок."
+        ),
+        "success",
+    )
+    return see_other("main.home")
+
+
 @bp.route("/join/staff", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def join_staff():
+    if current_user.is_authenticated and (welcome := _welcome_new_staff()) is not None:
+        return welcome
     invite, dead = _invite_or_dead_page()
     if dead is not None:
         return dead
@@ -78,15 +112,7 @@ def join_staff():
         except ActionError as error:
             action_failed(form, error)
         else:
-            session.pop(SESSION_KEY, None)
-            flash(
-                _(
-                    "Добро пожаловать! Администратор подтвердит вашу учётную запись, "
-                    "и рядом с вашим именем появится значок."
-                ),
-                "success",
-            )
-            return remember_device(see_other("main.home"), current_user)
+            return _sign_in_to_go_on(form.login.data, "invites.join_staff")
     return page("invites/join_staff.html", form=form, invite=invite, consent=consent)
 
 
@@ -230,7 +256,7 @@ def join_register():
         except ActionError as error:
             action_failed(form, error)
         else:
-            return remember_device(see_other("invites.join_child"), current_user)
+            return _sign_in_to_go_on(form.login.data, "invites.join_child")
     return page(
         "invites/join_register.html", form=form, invite=invite, chat=invite.chat, consent=consent
     )

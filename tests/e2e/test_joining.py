@@ -4,6 +4,7 @@ changes the rules; the parent is asked to accept again before the next post."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -60,6 +61,13 @@ def test_a_parent_joins_from_the_qr_link_and_accepts_changed_rules_again(
     page.get_by_label("Пароль", exact=True).fill("тихий вечер у реки")
     page.get_by_label("Я даю согласие на обработку персональных данных").check()
     page.get_by_role("button", name="Зарегистрироваться").click()
+
+    # the same page whether or not the phone had an account (issue 13 §3): sign in to go on
+    page.wait_for_url(re.compile(r"/login\?next="))
+    expect(page.locator(".flash")).to_contain_text("это ваш номер")
+    expect(page.get_by_label("Телефон или e-mail")).to_have_value("8 912 345-67-89")
+    page.get_by_label("Пароль", exact=True).fill("тихий вечер у реки")
+    page.get_by_role("button", name="Войти").click()
 
     page.wait_for_url("**/join/child")
     page.get_by_label("Фамилия ребёнка").fill("петров")
