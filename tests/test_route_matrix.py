@@ -185,6 +185,13 @@ EXPECTED = {
     ("invites.join_declined", "GET"): everyone(200),
     # the other group's parent is the one waiting
     ("invites.join_request", "GET"): {**signed_in(404), OTHER_PARENT: 200},
+    # password recovery (issue 13 §6): the matrix's user is the educator, whose link only the
+    # administration makes; the matrix's token is no reset link; /forgot answers anybody alike
+    ("recovery.make_link", "POST"): {**signed_in(404), ADMIN: 200, DIRECTOR: 200},
+    ("recovery.forgot", "GET"): everyone(200),
+    ("recovery.forgot", "POST"): everyone(200),  # no SMTP in the tests: the same page
+    ("recovery.reset", "GET"): everyone(404),
+    ("recovery.reset", "POST"): everyone(404),
     ("chat_invites.index", "GET"): in_chat(403, 200, 200),
     ("chat_invites.index", "POST"): in_chat(403, 303, 303),  # the defaults make a valid link
     ("chat_invites.show", "GET"): in_chat(404, 200, 200),  # moderators only
