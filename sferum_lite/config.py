@@ -41,6 +41,16 @@ SETTINGS: dict[str, tuple[str, type, str]] = {
         int,
         "how long one live-update connection lasts before the browser reconnects",
     ),
+    "IMAGE_DECODE_CONCURRENCY": (
+        "IMAGE_DECODE_CONCURRENCY",
+        int,
+        "photos decoded at once per process; the others wait their turn",
+    ),
+    "POSTS_WITH_FILES_LIMIT": (
+        "POSTS_WITH_FILES_LIMIT",
+        str,
+        "posts with photos or files one person may send, e.g. '20 per 10 minutes'",
+    ),
     "PROXY_FIX": ("PROXY_FIX", int, "number of trusted reverse proxies in front (X-Forwarded-*)"),
     "LOG_LEVEL": ("LOG_LEVEL", str, "logging level: INFO, WARNING…"),
     "SMTP_URL": (

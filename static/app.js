@@ -216,15 +216,17 @@
   // a page brought back by the back button: what it sends next is a new message
   window.addEventListener("pageshow", function (event) { if (event.persisted) freshTokens(true); });
 
-  // The server could not save (503): the composer comes back with the text, and the photos and
-  // files chosen stay chosen — the file input is carried over into it (a page can't refill one).
-  // Only a message that went clears them (its fresh composer).
+  // The server could not save (503), or the person sent too many posts with files for now
+  // (429): the composer comes back with the text, and the photos and files chosen stay chosen —
+  // the file input is carried over into it (a page can't refill one). Only a message that went
+  // clears them (its fresh composer).
   document.addEventListener("htmx:before:swap", function (event) {
     var ctx = event.detail && event.detail.ctx;
     var composer = document.getElementById("composer");
     if (!ctx || !ctx.response || !composer || ctx.sourceElement !== composer) return;
     var input = composer.querySelector("input[type=file]");
-    var keep = ctx.response.status === 503 && input && input.files && input.files.length;
+    var status = ctx.response.status;
+    var keep = (status === 503 || status === 429) && input && input.files && input.files.length;
     ctx.sferumComposer = { kept: keep ? input : null };
   });
   document.addEventListener("htmx:after:swap", function (event) {

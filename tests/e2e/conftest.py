@@ -139,11 +139,15 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(make_app):
-    """The app with CSRF on, served on 127.0.0.1:<free port> for the duration of one test."""
+def live_server(make_app, request):
+    """The app with CSRF on, served on 127.0.0.1:<free port> for the duration of one test;
+    `@pytest.mark.live_config(NAME=value, ...)` adds settings of the test's own."""
     # streams last longer than a test, so a reconnect (and the poll filling its gap) is not
     # what a test sees by chance
-    app = make_app(WTF_CSRF_ENABLED=True, LIVE_STREAM_SECONDS=60)
+    marker = request.node.get_closest_marker("live_config")
+    app = make_app(
+        WTF_CSRF_ENABLED=True, LIVE_STREAM_SECONDS=60, **(marker.kwargs if marker else {})
+    )
     assert app.extensions["sferum"]["set_up"] is False  # the app looks at the database itself
     app.jinja_env.bytecode_cache = _TEMPLATES
     live = LiveServer(app=app, url="")

@@ -183,3 +183,30 @@ def test_the_composer_sends_a_token_and_the_same_request_twice_is_one_message(
     assert sent_token(request.value) == second_token
     assert message_count() == 2
     problems.assert_none()
+
+
+@pytest.mark.live_config(RATELIMIT_ENABLED=True, POSTS_WITH_FILES_LIMIT="1 per 10 minutes")
+def test_too_many_posts_with_files_keep_the_text_and_the_photo(page, problems, world, chat_id):
+    """Over the per-person limit on posts with files (issue 13 §4): 429, the composer says when
+    files may go again, and the text and the chosen photo are still there."""
+    open_chat(page, world.parent, chat_id)
+    box = page.get_by_label("Сообщение", exact=True)
+    photo = {"name": "рисунок.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}
+    box.fill("Первое фото")
+    page.locator("#composer input[type=file]").set_input_files(photo)
+    page.get_by_role("button", name="Отправить").click()
+    expect(page.locator("#messages > li.msg")).to_have_count(1)
+
+    box.fill("Второе фото")
+    page.locator("#composer input[type=file]").set_input_files(photo)
+    with page.expect_response(answer_to_post(f"/chats/{chat_id}/messages")) as answer:
+        page.get_by_role("button", name="Отправить").click()
+    assert answer.value.status == 429
+    composer = page.locator("#composer")
+    expect(composer.locator(".form-errors")).to_contain_text("без вложений — уже сейчас")
+    expect(box).to_have_value("Второе фото")
+    chooser = page.locator("#composer input[type=file]")
+    assert chooser.evaluate("input => [...input.files].map(f => f.name)") == ["рисунок.jpg"]
+    expect(composer.locator("[data-files-chosen]")).to_have_text("📎 рисунок.jpg")
+    assert message_count() == 1
+    problems.assert_none()
