@@ -37,6 +37,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from .exports import FORMULA_START
 from .i18n import LANGUAGES, TIMEZONES, WEEKDAYS, from_local, select_timezone
 from .models import DB_INT_MAX, POSITIONS, STAFF_INVITE_ROLES, utcnow
+from .models.joining import MEETING_LINK_LONGEST
 from .regulation import BLOCK_DURATIONS
 from .roster import name_problem, tidy_name
 from .security import clean_message, clean_text, parse_login, password_problem
@@ -290,7 +291,18 @@ StaffRegisterForm = RegisterForm  # staff and parents register with the same fie
 
 INVITE_LONGEST = timedelta(days=366)  # «до даты»: at most a year ahead
 
-CHAT_EXPIRY_CHOICES = [*EXPIRY_CHOICES, ("date", _l("До даты"))]
+CHAT_EXPIRY_CHOICES = [
+    ("1", _l("1 день")),
+    ("2", _l("2 дня")),
+    ("7", _l("7 дней")),
+    ("30", _l("30 дней")),
+    ("date", _l("До даты")),
+]
+# who lets a newcomer in: the educator (the default), or — at a meeting in the room — the link
+CHAT_APPROVAL_CHOICES = [
+    ("needed", _l("По одобрению воспитателя")),
+    ("meeting", _l("Без одобрения — для собрания в группе, не дольше 48 часов")),
+]
 CHAT_USES_CHOICES = [
     ("0", _l("Без ограничения")),
     ("1", _l("Один человек")),
@@ -321,7 +333,18 @@ class ChatInviteForm(FlaskForm):
     max_uses = Select(
         _l("Сколько человек могут вступить"), choices=options(CHAT_USES_CHOICES), default="0"
     )
-    needs_approval = BooleanField(_l("Вступление по одобрению воспитателя"))
+    # a radio, not a checkbox: a POST without it (a forged one, the group page's poster button)
+    # keeps the default — approval
+    approval = RadioField(
+        _l("Кто впускает новичков"),
+        choices=options(CHAT_APPROVAL_CHOICES),
+        default="needed",
+        invalid_choice_message=_l("Выберите вариант из списка."),
+    )
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval.data != "meeting"
 
     @staticmethod
     def date_bounds() -> tuple[date, date]:
@@ -349,6 +372,19 @@ class ChatInviteForm(FlaskForm):
             self.until.errors = []  # the date is read for «до даты» only
         elif self.until.data is None and not self.until.errors:
             self.until.errors = [_l("Укажите последний день, когда ссылка действует.")]
+        if (
+            not self.needs_approval
+            and not self.expires.errors
+            and not self.until.errors
+            and self.expires_at() > utcnow() + MEETING_LINK_LONGEST
+        ):
+            self.expires.errors = [
+                _l(
+                    "Ссылка без одобрения — для собрания в группе — действует не дольше "
+                    "48 часов. Выберите «1 день» или «2 дня» либо впускайте новичков сами "
+                    "(по одобрению воспитателя)."
+                )
+            ]
         return not self.form_errors and not any(field.errors for field in self)
 
     def expires_at(self) -> datetime:
@@ -380,6 +416,12 @@ class AcceptRulesForm(FlaskForm):
 
 class AdmitForm(FlaskForm):
     child_id = Select(_l("Ребёнок"), coerce=int, choices=[])
+
+
+class SeenUptoForm(FlaskForm):
+    """«Понятно» under a list of notices: the newest one shown (a later one stays)."""
+
+    upto = IntegerField(widget=HiddenInput(), validators=[required(), fits_database])
 
 
 class DeclineForm(FlaskForm):

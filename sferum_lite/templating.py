@@ -17,6 +17,7 @@ from . import permissions
 from .forms import EmptyForm
 from .i18n import LANGUAGES, current_kindergarten, local_datetime, short_time
 from .models import POSITION_LABELS, REACTIONS
+from .models.joining import MISSES_TO_PAUSE
 from .regulation import ACTION_LABELS, RESOLUTION_LABELS, early_unblock_refusal
 from .security import PASSWORD_MIN, format_phone
 
@@ -99,6 +100,7 @@ def register_template_helpers(app: Flask) -> None:
         early_unblock_refusal=early_unblock_refusal,
         ACTION_LABELS=ACTION_LABELS,
         RESOLUTION_LABELS=RESOLUTION_LABELS,
+        MISSES_TO_PAUSE=MISSES_TO_PAUSE,
     )
     app.jinja_env.filters.update(
         local_datetime=local_datetime,

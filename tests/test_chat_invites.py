@@ -106,7 +106,7 @@ def test_create_with_each_expiry_choice(world, chat, educator_client, days):
     assert invite.chat_id == chat.id
     assert invite.created_by_id == world.educator.id
     assert invite.max_uses is None, "no limit is the default for a chat"
-    assert invite.needs_approval is False
+    assert invite.needs_approval is True, "approval is the default (issue 13 §2)"
     assert invite.uses == 0
     assert before + timedelta(days=int(days)) <= invite.expires_at
     assert invite.expires_at <= after + timedelta(days=int(days))
@@ -122,13 +122,15 @@ def test_create_with_each_expiry_choice(world, chat, educator_client, days):
 def test_the_defaults_make_a_seven_day_link_without_limit(chat, educator_client):
     form = text(educator_client.get(f"/chats/{chat.id}/invites"))
     assert re.search(r'<input checked[^>]*value="7"|value="7"[^>]*checked', form)
-    assert "Вступление по одобрению воспитателя" in form
+    assert "По одобрению воспитателя" in form
+    assert re.search(r'<input[^>]*checked[^>]*value="needed"', form)
 
     response = create(educator_client, chat)
 
     (invite,) = invites()
     assert response.status_code == 303
     assert invite.max_uses is None
+    assert invite.needs_approval is True
     assert timedelta(days=6, hours=23) < invite.expires_at - utcnow() <= timedelta(days=7)
 
 
@@ -140,7 +142,7 @@ def test_create_until_a_date_with_limit_and_approval(chat, educator_client):
         expires="date",
         until=day.isoformat(),
         max_uses="20",
-        needs_approval="y",
+        approval="needed",
     )
 
     (invite,) = invites()

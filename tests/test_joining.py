@@ -229,7 +229,9 @@ def test_no_match_waits_for_the_educator_who_links_the_child_by_hand(
     queue = page_text(educator.get(f"/chats/{chat.id}/requests"))
     assert "Петрова Алиса" in queue and user.name in queue
     refused = educator.post(f"/requests/{request.id}/admit", data={"child_id": 0})
-    assert refused.status_code == 303 and member(chat, user) is None  # a child is needed
+    # a stranger needs a child: the page again, with the message on the choice (422)
+    assert refused.status_code == 422 and member(chat, user) is None
+    assert "Выберите ребёнка из списка группы." in page_text(refused)
     admitted = educator.post(f"/requests/{request.id}/admit", data={"child_id": world.child.id})
     assert admitted.status_code == 303
     assert member(chat, user).rules_accepted_id == chat.rules_id

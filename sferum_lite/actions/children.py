@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..database import begin_write
 from ..extensions import db
-from ..models import Child, Group, User, utcnow
+from ..models import Child, ChildLinkNotice, Group, User, utcnow
 from ..queries import roster_context
 from ..roster import Row, check, name_key
 from . import ActionError
@@ -134,3 +134,19 @@ def do_import_children(actor: User, rows: list[Row]) -> int:
     )
     db.session.commit()
     return len(good)
+
+
+def do_dismiss_child_links(user: User, upto: int) -> None:
+    """«Понятно»: the person has read the notices of accounts linked to their children, up to
+    the newest one their page showed."""
+    begin_write()
+    db.session.execute(
+        update(ChildLinkNotice)
+        .where(
+            ChildLinkNotice.user_id == user.id,
+            ChildLinkNotice.dismissed_at.is_(None),
+            ChildLinkNotice.id <= upto,
+        )
+        .values(dismissed_at=utcnow())
+    )
+    db.session.commit()

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from .. import queries
+from ..child_links import recent_misses, roster_matches
 from ..database import begin_write
 from ..extensions import db
 from ..live import kindergarten_topic, publish_after_commit
 from ..models import (
     Chat,
     ChatInvite,
+    ChatInviteMiss,
     ChatMember,
     ChatRemoval,
     Child,
+    ChildLinkNotice,
     Consent,
     JoinRequest,
     ParentChild,
@@ -26,6 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.joining import MEETING_LINK_LONGEST, MISS_WINDOW, MISSES_TO_PAUSE
 from ..permissions import ChatAccess, is_trusted_staff
 from ..security import hash_password
 from . import ActionError
@@ -60,6 +64,15 @@ def do_create_chat_invite(
     chat = db.session.get(Chat, access.chat.id)
     if chat.archived_at is not None:
         raise ActionError(_("Чат в архиве: в него нельзя приглашать."))
+    if not needs_approval and expires_at > utcnow() + MEETING_LINK_LONGEST:
+        # a link that lets people in by a child's name alone is for a meeting in the room
+        raise ActionError(
+            _(
+                "Ссылка без одобрения — для собрания в группе — действует не дольше 48 часов. "
+                "Выберите «1 день» или «2 дня» либо впускайте новичков сами."
+            ),
+            field="expires",
+        )
     invite = ChatInvite(
         kindergarten_id=chat.kindergarten_id,
         chat_id=chat.id,
@@ -81,6 +94,26 @@ def do_create_chat_invite(
     )
     db.session.commit()
     return invite
+
+
+def do_resume_chat_invite(actor: User, invite: ChatInvite) -> None:
+    """«Возобновить»: a link paused after too many names that matched nobody lets people in
+    again; the misses before now don't count again."""
+    begin_write(f"chat-invite-{invite.id}")
+    db.session.refresh(invite)
+    if invite.paused_at is None:
+        return
+    paused_at = invite.paused_at
+    invite.paused_at = None
+    invite.misses_from = utcnow()
+    record(
+        actor,
+        "chat_invite.resumed",
+        invite,
+        chat_id=invite.chat_id,
+        paused_at=paused_at.isoformat(),
+    )
+    db.session.commit()
 
 
 def do_revoke_chat_invite(actor: User, invite: ChatInvite) -> None:
@@ -192,13 +225,56 @@ class JoinOutcome:
         return self.request is not None
 
 
-def _link_child(user: User, child: Child | None) -> None:
+def _link_child(
+    user: User, child: Child | None, *, decided_by_id: int | None, by_link: bool = False
+) -> None:
+    """The parent–child link a person decided on: the educator who let them in, or the one
+    who made a link without approval for a meeting. The child's other parents are told."""
     if child is None:
         return
     linked = db.session.get(ParentChild, (user.id, child.id))
     if linked is None:
+        others = db.session.scalars(
+            select(ParentChild.user_id).where(
+                ParentChild.child_id == child.id, ParentChild.user_id != user.id
+            )
+        ).all()
         db.session.add(ParentChild(user_id=user.id, child_id=child.id))
+        for other_id in others:
+            db.session.add(
+                ChildLinkNotice(
+                    user_id=other_id,
+                    child_id=child.id,
+                    parent_id=user.id,
+                    decided_by_id=decided_by_id,
+                    by_link=by_link,
+                )
+            )
     join_system_chats(user, ("news",))  # a parent reads the kindergarten's news
+
+
+def _count_miss(invite: ChatInvite, user: User) -> None:
+    """A child's name typed through the link matched nobody: one row (under the link's lock,
+    so no count is lost); the link pauses at MISSES_TO_PAUSE of them within MISS_WINDOW."""
+    now = utcnow()
+    db.session.execute(  # what no longer counts is not kept: the table stays small
+        delete(ChatInviteMiss).where(
+            ChatInviteMiss.invite_id == invite.id, ChatInviteMiss.at < now - MISS_WINDOW
+        )
+    )
+    db.session.add(ChatInviteMiss(invite_id=invite.id, at=now))
+    db.session.flush()
+    misses = recent_misses(invite)
+    if misses >= MISSES_TO_PAUSE and invite.paused_at is None:
+        invite.paused_at = utcnow()
+        record(
+            user,
+            "chat_invite.paused",
+            invite,
+            chat_id=invite.chat_id,
+            misses=misses,
+            minutes=int(MISS_WINDOW / timedelta(minutes=1)),
+        )
 
 
 def _admit(chat: Chat, user: User, rules_id: int | None, *, at=None) -> ChatMember:
@@ -271,14 +347,20 @@ def do_join_chat(
     own = queries.own_children_in(user, chat)
     matched = None
     if not staff and not own and child_name is not None:
-        matched = queries.match_child(chat, *child_name)
+        found = roster_matches(chat, *child_name)
+        matched = found[0] if len(found) == 1 else None
+        if not found:
+            _count_miss(invite, user)
     db.session.execute(
         update(ChatInvite)
         .where(ChatInvite.id == invite.id)
         .values(uses=ChatInvite.uses + 1, last_used_at=utcnow())
     )
     last, first = child_name or ("", "")
-    if invite.needs_approval or not (staff or own or matched):
+    # In without a request: a parent whose child in the group a person linked before; staff
+    # and a matched name only by a link without approval (a meeting in the room, ≤ 48 hours).
+    # Otherwise a matched name only pre-selects the child for the educator's «Впустить».
+    if not own and (invite.needs_approval or not (staff or matched)):
         request = JoinRequest(
             chat_id=chat.id,
             user_id=user.id,
@@ -298,7 +380,7 @@ def do_join_chat(
         )
         db.session.commit()
         return JoinOutcome(chat.id, request=request)
-    _link_child(user, matched)
+    _link_child(user, matched, decided_by_id=invite.created_by_id, by_link=True)
     _admit(chat, user, rules_id)
     record(
         user,
@@ -327,7 +409,7 @@ def do_admit(actor: User, access: ChatAccess, request: JoinRequest, child: Child
         raise ActionError(_("Этого человека нельзя принять в чат: он был из него исключён."))
     if child is None and not is_trusted_staff(user) and not queries.own_children_in(user, chat):
         raise ActionError(_("Выберите ребёнка из списка группы."), field="child_id")
-    _link_child(user, child)
+    _link_child(user, child, decided_by_id=actor.id)
     _admit(chat, user, request.rules_id, at=request.created_at)
     request.status = "admitted"
     request.child_id = child.id if child else request.child_id

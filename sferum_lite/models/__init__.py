@@ -373,10 +373,19 @@ class ChatInvite(InviteState, db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # paused after too many names that matched nobody; misses before `misses_from` (the last
+    # «Возобновить») don't count again
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    misses_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     chat: Mapped[Chat] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     kindergarten: Mapped[Kindergarten] = relationship()
+
+    def state(self, now: datetime | None = None) -> str:
+        """As any invite's, and 'paused' for a live link that lets nobody new in for now."""
+        state = super().state(now)
+        return "paused" if state == "live" and self.paused_at is not None else state
 
 
 JOIN_STATUSES = ("waiting", "admitted", "declined")
@@ -647,6 +656,7 @@ User.has_children = column_property(
 )
 
 from .accounts import RESET_KINDS, PasswordReset  # noqa: E402
+from .joining import ChatInviteMiss, ChildLinkNotice  # noqa: E402
 from .moderation import (  # noqa: E402  (they use the names above)
     BLOCK_AFTER,
     MODERATION_ACTIONS,
@@ -668,9 +678,11 @@ __all__ = [
     "Block",
     "Chat",
     "ChatInvite",
+    "ChatInviteMiss",
     "ChatMember",
     "ChatRemoval",
     "Child",
+    "ChildLinkNotice",
     "Confirmation",
     "Consent",
     "ConsentText",

@@ -8,7 +8,11 @@ from flask_login import current_user, login_required
 
 from .. import qr, queries
 from ..actions import ActionError
-from ..actions.invites import do_create_chat_invite, do_revoke_chat_invite
+from ..actions.invites import (
+    do_create_chat_invite,
+    do_resume_chat_invite,
+    do_revoke_chat_invite,
+)
 from ..extensions import db
 from ..forms import ChatInviteForm
 from ..permissions import access_chat, access_chat_invite, can_invite, can_moderate
@@ -86,7 +90,7 @@ def index(chat_id):
             access,
             expires_at=form.expires_at(),
             max_uses=form.uses(),
-            needs_approval=form.needs_approval.data,
+            needs_approval=form.needs_approval,
         )
     except ActionError as error:
         action_failed(form, error)
@@ -139,6 +143,18 @@ def poster(invite_id):
         usable=live,
         qr_svg=qr.svg(url, _("QR-код приглашения в чат")) if live else None,
     )
+
+
+@bp.route("/invites/<int:invite_id>/resume", methods=["POST"])
+def resume(invite_id):
+    """«Возобновить» a link paused after too many names that matched nobody."""
+    access, invite = _access_invite(invite_id)
+    if invite.state() != "paused" or access.chat.is_archived:
+        flash(_("Эта ссылка не приостановлена: возобновлять нечего."), "info")
+        return see_other("chat_invites.show", invite_id=invite.id)
+    do_resume_chat_invite(current_user, invite)
+    flash(_("Ссылка снова действует: по ней можно вступить в чат."), "success")
+    return see_other("chat_invites.show", invite_id=invite.id)
 
 
 @bp.route("/invites/<int:invite_id>/revoke", methods=["POST"])

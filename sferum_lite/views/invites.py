@@ -170,8 +170,17 @@ def _forget_join() -> None:
 
 
 def _dead(invite, state):
+    """Why the link lets nobody in: 409 while it is paused (it may come back), 410 for good."""
     g.kindergarten = invite.kindergarten
-    return page("invites/chat_dead.html", state=state, invite=invite, chat=invite.chat, status=410)
+    chat = invite.chat
+    return page(
+        "invites/chat_dead.html",
+        state=state,
+        invite=invite,
+        chat=chat,
+        educators=queries.group_educators(chat.group_id) if chat.group_id else [],
+        status=409 if state == "paused" else 410,
+    )
 
 
 def _chat_step():

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import moderation_view, queries
+from .. import child_links, moderation_view, queries
 from ..extensions import db
 from ..i18n import current_kindergarten
 from ..permissions import (
@@ -47,6 +47,7 @@ def home():
         verifiers=verifiers,
         requests=queries.own_requests(current_user),
         removals=moderation_view.unseen_removals(current_user),
+        child_links=child_links.unseen_child_links(current_user),
     )
 
 
