@@ -194,6 +194,7 @@ EXPECTED = {
     ("recovery.reset", "POST"): everyone(404),
     ("chat_invites.index", "GET"): in_chat(403, 200, 200),
     ("chat_invites.index", "POST"): in_chat(403, 303, 303),  # the defaults make a valid link
+    ("chat_invites.resume", "POST"): in_chat(404, 303, 303),  # a link that is not paused: done
     ("chat_invites.show", "GET"): in_chat(404, 200, 200),  # moderators only
     ("chat_invites.qr_png", "GET"): in_chat(404, 200, 200),
     ("chat_invites.poster", "GET"): in_chat(404, 200, 200),
@@ -204,7 +205,8 @@ EXPECTED = {
     ("rules.edit", "POST"): in_chat(403, 422, 422),
     ("rules.acceptances", "GET"): in_chat(403, 200, 200),
     ("joins.index", "GET"): in_chat(403, 200, 200),
-    ("joins.admit", "POST"): in_chat(404, 303, 303),  # no child chosen: told so on the list
+    ("joins.admit", "POST"): in_chat(404, 422, 422),  # no child chosen: the list says so
+    ("joins.child_links_seen", "POST"): signed_in(400),  # the empty form names no notice
     ("joins.decline", "POST"): in_chat(404, 422, 422),  # no reason
     # moderation: the world's message is the educator's own (staff: the administration acts on
     # it, its author does not); the member is the parent; the blocked parent has apologised,

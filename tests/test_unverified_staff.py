@@ -10,11 +10,15 @@ and each shows the same request working once they are verified.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+from sferum_lite.actions.memberships import join_system_chats
 from sferum_lite.extensions import db
-from sferum_lite.models import Chat, ChatMember, GroupEducator, JoinRequest, User
+from sferum_lite.models import Chat, ChatMember, GroupEducator, JoinRequest, ParentChild, User
 from sferum_lite.permissions import TRUSTED_STAFF, is_trusted_staff
 from sferum_lite.security import format_phone
 
@@ -255,3 +259,32 @@ def test_the_predicate_and_its_sql_twin_agree(world):
     in_sql = set(db.session.scalars(select(User.id).where(User.id.in_(ids), TRUSTED_STAFF)))
     in_python = {person.id for person in people if is_trusted_staff(person)}
     assert in_sql == in_python == {world.director.id, world.admin.id, world.educator.id}
+
+
+# --- an older install: the upgrade takes them out of the staff chats -----------------------------
+
+
+def test_the_upgrade_takes_unverified_staff_out_of_the_staff_chats(world):
+    path = (
+        Path(__file__).parent.parent / "migrations/versions/0010_unverified_staff_wait_outside.py"
+    )
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    k = world.kindergarten
+    newcomer = f.make_staff(k, "Сергей Новиков", verified=False)
+    mother = f.make_staff(k, "Ирина Новикова", verified=False)  # a parent of the group too
+    dasha = f.make_child(world.group, "Новикова", "Даша")
+    db.session.add(ParentChild(user_id=mother.id, child_id=dasha.id))
+    for person in (newcomer, mother):
+        join_system_chats(person)  # as the registration did before this revision
+    db.session.commit()
+
+    gone = migration.leave_staff_chats(db.session.connection())
+    db.session.commit()
+
+    assert gone == 2 + 3
+    assert system_chats_of(newcomer) == set()
+    assert system_chats_of(mother) == {"news"}  # she reads the news as a parent
+    assert system_chats_of(world.educator) == SYSTEM  # the verified stay
+    assert system_chats_of(world.director) == SYSTEM
